@@ -1,0 +1,378 @@
+//! Markets, assets and capacities: what the engine is configured with.
+//!
+//! The configuration is text (TOML, decimals as strings so no `f64` ever touches a size);
+//! [`MarketTable::resolve`] turns it into integer units once, at start-up, and refuses a
+//! configuration whose units do not divide evenly.
+
+use serde::{Deserialize, Serialize};
+
+/// One asset: its symbol and how many decimals its smallest unit has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetConfig {
+    /// Asset symbol, e.g. `BTC`.
+    pub name: String,
+    /// Decimals of the smallest unit (8 means 1 unit = 0.00000001).
+    #[serde(default = "default_decimals")]
+    pub decimals: u32,
+}
+
+/// One spot market as written in the config file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketConfig {
+    /// Symbol, e.g. `BTC-USD`.
+    pub symbol: String,
+    /// Base asset symbol.
+    pub base: String,
+    /// Quote asset symbol.
+    pub quote: String,
+    /// Price increment, in quote asset, as a decimal string.
+    pub tick_size: String,
+    /// Quantity increment, in base asset, as a decimal string.
+    pub lot_size: String,
+    /// Smallest order quantity, in base asset, as a decimal string.
+    pub min_quantity: String,
+    /// Maker fee in basis points of the received amount.
+    #[serde(default)]
+    pub maker_fee_bps: i64,
+    /// Taker fee in basis points of the received amount.
+    #[serde(default)]
+    pub taker_fee_bps: i64,
+}
+
+/// Fixed capacities, allocated at start-up. A full pool rejects with `CAPACITY_FULL`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Capacity {
+    /// Open orders across all markets.
+    pub orders: usize,
+    /// Users.
+    pub users: usize,
+    /// Price levels per side per market.
+    pub price_levels: usize,
+    /// API keys.
+    pub api_keys: usize,
+    /// Most levels per side a depth query may return.
+    pub depth_levels: usize,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self {
+            orders: 1 << 20,
+            users: 1 << 16,
+            price_levels: 1 << 14,
+            api_keys: 1 << 16,
+            depth_levels: 500,
+        }
+    }
+}
+
+/// The engine's whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Assets; markets refer to them by name.
+    pub assets: Vec<AssetConfig>,
+    /// Markets; a market's id is its index here.
+    pub markets: Vec<MarketConfig>,
+    /// Pool sizes.
+    pub capacity: Capacity,
+}
+
+fn default_decimals() -> u32 {
+    8
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let asset = |name: &str| AssetConfig {
+            name: name.into(),
+            decimals: 8,
+        };
+        let market = |base: &str, tick: &str, lot: &str, min: &str| MarketConfig {
+            symbol: format!("{base}-USD"),
+            base: base.into(),
+            quote: "USD".into(),
+            tick_size: tick.into(),
+            lot_size: lot.into(),
+            min_quantity: min.into(),
+            maker_fee_bps: 10,
+            taker_fee_bps: 20,
+        };
+        Self {
+            assets: vec![asset("USD"), asset("BTC"), asset("ETH"), asset("SOL")],
+            markets: vec![
+                market("BTC", "0.01", "0.00001", "0.0001"),
+                market("ETH", "0.01", "0.0001", "0.001"),
+                market("SOL", "0.001", "0.01", "0.01"),
+            ],
+            capacity: Capacity::default(),
+        }
+    }
+}
+
+/// A market resolved to integer units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketSpec {
+    /// Market id (index).
+    pub id: u32,
+    /// Symbol.
+    pub symbol: String,
+    /// Base asset id.
+    pub base: u32,
+    /// Quote asset id.
+    pub quote: u32,
+    /// One tick, in quote asset units.
+    pub tick_units: i64,
+    /// One lot, in base asset units.
+    pub lot_units: i64,
+    /// Minimum quantity, in lots.
+    pub min_lots: i64,
+    /// Quote units per (1 tick of price x 1 lot of quantity): notional = price * qty * this.
+    pub quote_per_tick_lot: i64,
+    /// Maker fee, basis points.
+    pub maker_fee_bps: i64,
+    /// Taker fee, basis points.
+    pub taker_fee_bps: i64,
+}
+
+/// An asset resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetSpec {
+    /// Asset id (index).
+    pub id: u32,
+    /// Symbol.
+    pub name: String,
+    /// Decimals of one unit.
+    pub decimals: u32,
+}
+
+/// Assets and markets resolved to integers, shared by engine, edges and feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarketTable {
+    /// Assets by id.
+    pub assets: Vec<AssetSpec>,
+    /// Markets by id.
+    pub markets: Vec<MarketSpec>,
+}
+
+/// Why a configuration cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl MarketTable {
+    /// Resolves the text configuration; every error names the market and the field.
+    pub fn resolve(config: &EngineConfig) -> Result<Self, ConfigError> {
+        let assets: Vec<AssetSpec> = config
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(id, a)| AssetSpec {
+                id: id as u32,
+                name: a.name.clone(),
+                decimals: a.decimals,
+            })
+            .collect();
+        for asset in &assets {
+            if asset.decimals > 18 {
+                return Err(ConfigError(format!(
+                    "asset {}: decimals must be at most 18",
+                    asset.name
+                )));
+            }
+            if assets
+                .iter()
+                .filter(|other| other.name == asset.name)
+                .count()
+                > 1
+            {
+                return Err(ConfigError(format!("asset {} is listed twice", asset.name)));
+            }
+        }
+        let mut markets = Vec::with_capacity(config.markets.len());
+        for (id, market) in config.markets.iter().enumerate() {
+            markets.push(resolve_market(id as u32, market, &assets)?);
+        }
+        for market in &markets {
+            if markets
+                .iter()
+                .filter(|other| other.symbol == market.symbol)
+                .count()
+                > 1
+            {
+                return Err(ConfigError(format!(
+                    "market {} is listed twice",
+                    market.symbol
+                )));
+            }
+        }
+        Ok(Self { assets, markets })
+    }
+
+    /// The market with this symbol.
+    pub fn market_by_symbol(&self, symbol: &str) -> Option<&MarketSpec> {
+        self.markets.iter().find(|market| market.symbol == symbol)
+    }
+
+    /// The asset with this symbol.
+    pub fn asset_by_name(&self, name: &str) -> Option<&AssetSpec> {
+        self.assets.iter().find(|asset| asset.name == name)
+    }
+}
+
+fn resolve_market(
+    id: u32,
+    market: &MarketConfig,
+    assets: &[AssetSpec],
+) -> Result<MarketSpec, ConfigError> {
+    let fail = |what: &str| ConfigError(format!("market {}: {what}", market.symbol));
+    let find = |name: &str| assets.iter().find(|asset| asset.name == name);
+    let base =
+        find(&market.base).ok_or_else(|| fail(&format!("unknown base asset {}", market.base)))?;
+    let quote = find(&market.quote)
+        .ok_or_else(|| fail(&format!("unknown quote asset {}", market.quote)))?;
+    if base.id == quote.id {
+        return Err(fail("base and quote are the same asset"));
+    }
+    let tick_units = parse_units(&market.tick_size, quote.decimals)
+        .map_err(|e| fail(&format!("tick_size: {e}")))?;
+    let lot_units = parse_units(&market.lot_size, base.decimals)
+        .map_err(|e| fail(&format!("lot_size: {e}")))?;
+    let min_units = parse_units(&market.min_quantity, base.decimals)
+        .map_err(|e| fail(&format!("min_quantity: {e}")))?;
+    if tick_units <= 0 || lot_units <= 0 {
+        return Err(fail("tick_size and lot_size must be positive"));
+    }
+    if min_units % lot_units != 0 {
+        return Err(fail("min_quantity must be a multiple of lot_size"));
+    }
+    let base_one = 10i128.pow(base.decimals);
+    let product = tick_units as i128 * lot_units as i128;
+    if product % base_one != 0 {
+        return Err(fail(
+            "tick_size x lot_size is finer than the quote asset's smallest unit",
+        ));
+    }
+    let quote_per_tick_lot =
+        i64::try_from(product / base_one).map_err(|_| fail("tick_size x lot_size is too large"))?;
+    for (name, bps) in [
+        ("maker_fee_bps", market.maker_fee_bps),
+        ("taker_fee_bps", market.taker_fee_bps),
+    ] {
+        if !(0..=1000).contains(&bps) {
+            return Err(fail(&format!("{name} must be between 0 and 1000")));
+        }
+    }
+    Ok(MarketSpec {
+        id,
+        symbol: market.symbol.clone(),
+        base: base.id,
+        quote: quote.id,
+        tick_units,
+        lot_units,
+        min_lots: (min_units / lot_units).max(1),
+        quote_per_tick_lot,
+        maker_fee_bps: market.maker_fee_bps,
+        taker_fee_bps: market.taker_fee_bps,
+    })
+}
+
+/// Parses a non-negative decimal string into integer units with `decimals` places,
+/// exactly (no rounding): "0.01" with 8 decimals is 1_000_000.
+pub fn parse_units(text: &str, decimals: u32) -> Result<i64, String> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits_ok(whole) || !digits_ok(fraction) {
+        return Err(format!("{text:?} is not a plain decimal number"));
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > decimals as usize {
+        return Err(format!("{text:?} has more than {decimals} decimals"));
+    }
+    let scale = 10i128.pow(decimals);
+    let whole: i128 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| format!("{text:?} is too large"))?
+    };
+    let fraction_value: i128 = if fraction.is_empty() {
+        0
+    } else {
+        fraction
+            .parse()
+            .map_err(|_| format!("{text:?} is too large"))?
+    };
+    let fraction_units = fraction_value * 10i128.pow(decimals - fraction.len() as u32);
+    let units = whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(fraction_units));
+    units
+        .and_then(|u| i64::try_from(u).ok())
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// Formats integer units with `decimals` places as a decimal string without trailing zeros.
+pub fn format_units(units: i64, decimals: u32) -> String {
+    let sign = if units < 0 { "-" } else { "" };
+    let magnitude = (units as i128).unsigned_abs();
+    let scale = 10u128.pow(decimals);
+    let (whole, fraction) = (magnitude / scale, magnitude % scale);
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let fraction = format!("{fraction:0width$}", width = decimals as usize);
+    format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_resolve() {
+        let table = MarketTable::resolve(&EngineConfig::default()).unwrap();
+        let btc = table.market_by_symbol("BTC-USD").unwrap();
+        assert_eq!(btc.tick_units, 1_000_000);
+        assert_eq!(btc.lot_units, 1_000);
+        assert_eq!(btc.quote_per_tick_lot, 10);
+        assert_eq!(btc.min_lots, 10);
+        assert_eq!(table.markets.len(), 3);
+    }
+
+    #[test]
+    fn units_parse_exactly() {
+        assert_eq!(parse_units("0.01", 8), Ok(1_000_000));
+        assert_eq!(parse_units("12", 2), Ok(1200));
+        assert_eq!(parse_units("1.50", 1), Ok(15));
+        assert!(parse_units("0.001", 2).is_err());
+        assert!(parse_units("-1", 2).is_err());
+        assert!(parse_units("1e5", 2).is_err());
+        assert!(parse_units("99999999999999999999", 2).is_err());
+        assert_eq!(format_units(1_000_000, 8), "0.01");
+        assert_eq!(format_units(-150, 2), "-1.5");
+        assert_eq!(format_units(1200, 2), "12");
+    }
+
+    #[test]
+    fn uneven_units_are_refused() {
+        let mut config = EngineConfig::default();
+        config.markets[0].lot_size = "0.000000001".into();
+        let error = MarketTable::resolve(&config).unwrap_err();
+        assert!(
+            error.0.contains("BTC-USD") && error.0.contains("lot_size"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! pinwheel-engine: commands and events, order books, accounts, and the hot loop.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod config;
+pub mod message;

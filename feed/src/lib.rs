@@ -1,0 +1,1 @@
+//! pinwheel-feed.

@@ -1,0 +1,3 @@
+//! pinwheel-ring.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
