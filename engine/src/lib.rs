@@ -3,4 +3,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod config;
+pub mod describe;
+pub mod follower;
+pub mod hot_loop;
 pub mod message;
+pub mod recovery;
+pub mod shared_counters;
