@@ -76,7 +76,12 @@ pub struct JournalSection {
 
 impl Default for JournalSection {
     fn default() -> Self {
-        Self { segment_mib: 64, flush_interval_ms: 2, retention: "keep".into(), snapshot_every: 1_000_000 }
+        Self {
+            segment_mib: 64,
+            flush_interval_ms: 2,
+            retention: "keep".into(),
+            snapshot_every: 1_000_000,
+        }
     }
 }
 
@@ -108,7 +113,11 @@ pub struct UpSection {
 
 impl Default for UpSection {
     fn default() -> Self {
-        Self { edges: 1, port: 8080, demo: false }
+        Self {
+            edges: 1,
+            port: 8080,
+            demo: false,
+        }
     }
 }
 
@@ -156,7 +165,8 @@ impl Config {
     }
 
     fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("config {}", path.display()))
     }
 
@@ -172,17 +182,29 @@ impl Config {
 
     /// The run directory, defaulting from the instance name.
     pub fn run_dir(&self) -> PathBuf {
-        self.run_dir.clone().unwrap_or_else(|| pinwheel_ring::default_run_dir(&self.instance))
+        self.run_dir
+            .clone()
+            .unwrap_or_else(|| pinwheel_ring::default_run_dir(&self.instance))
     }
 
     /// The parsed wait strategy.
     pub fn wait_strategy(&self) -> anyhow::Result<WaitStrategy> {
-        self.wait.parse().map_err(|_| anyhow::anyhow!("wait must be spin, spin-yield or backoff, not {:?}", self.wait))
+        self.wait.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "wait must be spin, spin-yield or backoff, not {:?}",
+                self.wait
+            )
+        })
     }
 
     /// The parsed durability.
     pub fn durability_mode(&self) -> anyhow::Result<Durability> {
-        self.durability.parse().map_err(|_| anyhow::anyhow!("durability must be none, async or sync, not {:?}", self.durability))
+        self.durability.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "durability must be none, async or sync, not {:?}",
+                self.durability
+            )
+        })
     }
 
     fn retention(&self) -> anyhow::Result<Retention> {
@@ -190,7 +212,9 @@ impl Config {
             "keep" => Ok(Retention::Keep),
             "delete" => Ok(Retention::Delete),
             "archive" => Ok(Retention::Archive),
-            other => anyhow::bail!("journal.retention must be keep, delete or archive, not {other:?}"),
+            other => {
+                anyhow::bail!("journal.retention must be keep, delete or archive, not {other:?}")
+            }
         }
     }
 
@@ -216,12 +240,20 @@ mod tests {
     fn empty_file_is_the_default_and_flags_override() {
         let config: Config = toml::from_str("").unwrap();
         assert_eq!(config.wait, "backoff");
-        let common = CommonArgs { wait: Some("spin".into()), durability: Some("async".into()), ..Default::default() };
+        let common = CommonArgs {
+            wait: Some("spin".into()),
+            durability: Some("async".into()),
+            ..Default::default()
+        };
         let dir = std::env::temp_dir().join(format!("pinwheel-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("p.toml");
         std::fs::write(&path, "wait = \"spin-yield\"\n[up]\nedges = 2\n").unwrap();
-        let loaded = Config::load(&CommonArgs { config: Some(path), ..common }).unwrap();
+        let loaded = Config::load(&CommonArgs {
+            config: Some(path),
+            ..common
+        })
+        .unwrap();
         assert_eq!(loaded.wait, "spin");
         assert_eq!(loaded.durability, "async");
         assert_eq!(loaded.up.edges, 2);
@@ -231,7 +263,14 @@ mod tests {
     fn bad_values_are_named() {
         let bad: Result<Config, _> = toml::from_str("colour = 1");
         assert!(bad.unwrap_err().to_string().contains("colour"));
-        let config = Config { wait: "sleepy".into(), ..Config::default() };
-        assert!(config.validate().unwrap_err().to_string().contains("sleepy"));
+        let config = Config {
+            wait: "sleepy".into(),
+            ..Config::default()
+        };
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("sleepy"));
     }
 }

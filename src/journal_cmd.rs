@@ -56,11 +56,27 @@ pub fn run(common: &CommonArgs, command: &JournalCommand) -> anyhow::Result<()> 
     match command {
         JournalCommand::Verify { dir } => verify(dir),
         JournalCommand::Inspect { dir, from, limit } => inspect(dir, *from, *limit),
-        JournalCommand::Replay { dir, to, follow: true, snapshot_every, .. } => {
+        JournalCommand::Replay {
+            dir,
+            to,
+            follow: true,
+            snapshot_every,
+            ..
+        } => {
             anyhow::ensure!(to.is_none(), "--to and --follow cannot be combined");
-            follow_journal(&config, dir, snapshot_every.unwrap_or(config.journal.snapshot_every))
+            follow_journal(
+                &config,
+                dir,
+                snapshot_every.unwrap_or(config.journal.snapshot_every),
+            )
         }
-        JournalCommand::Replay { dir, to, follow: false, snapshot_every, full } => replay(&config, dir, *to, *snapshot_every, *full),
+        JournalCommand::Replay {
+            dir,
+            to,
+            follow: false,
+            snapshot_every,
+            full,
+        } => replay(&config, dir, *to, *snapshot_every, *full),
     }
 }
 
@@ -83,11 +99,20 @@ fn inspect(dir: &std::path::Path, from: u64, limit: Option<u64>) -> anyhow::Resu
     Ok(())
 }
 
-fn replay(config: &Config, dir: &std::path::Path, to: Option<u64>, snapshot_every: Option<u64>, full: bool) -> anyhow::Result<()> {
+fn replay(
+    config: &Config,
+    dir: &std::path::Path,
+    to: Option<u64>,
+    snapshot_every: Option<u64>,
+    full: bool,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (mut engine, from_snapshot) = if full || to.is_some() {
         let table = pinwheel_engine::config::MarketTable::resolve(&config.engine)?;
-        (pinwheel_engine::Engine::new(table, &config.engine.capacity), None)
+        (
+            pinwheel_engine::Engine::new(table, &config.engine.capacity),
+            None,
+        )
     } else {
         let recovered = recover(dir, &config.engine, false)?;
         let snapshot = recovered.report.snapshot.clone();
@@ -111,7 +136,11 @@ fn replay(config: &Config, dir: &std::path::Path, to: Option<u64>, snapshot_ever
     Ok(())
 }
 
-fn follow_journal(config: &Config, dir: &std::path::Path, snapshot_every: u64) -> anyhow::Result<()> {
+fn follow_journal(
+    config: &Config,
+    dir: &std::path::Path,
+    snapshot_every: u64,
+) -> anyhow::Result<()> {
     let stop = crate::stop_flag()?;
     let follow_config = FollowConfig {
         data_dir: dir.to_path_buf(),

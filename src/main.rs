@@ -61,8 +61,12 @@ fn main() {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PINWHEEL_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PINWHEEL_LOG")
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -115,7 +119,10 @@ fn edge_config(config: &Config, port: Option<u16>) -> anyhow::Result<pinwheel_ed
     Ok(edge)
 }
 
-fn feed_config(config: &Config, questdb: Option<String>) -> anyhow::Result<pinwheel_feed::FeedConfig> {
+fn feed_config(
+    config: &Config,
+    questdb: Option<String>,
+) -> anyhow::Result<pinwheel_feed::FeedConfig> {
     let mut feed = config.feed.clone();
     feed.questdb = questdb.or_else(|| config.questdb.clone());
     feed.run_dir = config.run_dir();

@@ -41,7 +41,13 @@ pub struct Supervised {
 impl Supervised {
     /// A child that is not started yet.
     pub fn new(name: impl Into<String>, args: Vec<String>) -> Self {
-        Self { name: name.into(), args, child: None, restarts: 0, next_start: Instant::now() }
+        Self {
+            name: name.into(),
+            args,
+            child: None,
+            restarts: 0,
+            next_start: Instant::now(),
+        }
     }
 
     /// Starts the child.
@@ -57,7 +63,9 @@ impl Supervised {
                 Ok(())
             });
         }
-        let child = command.spawn().map_err(|e| anyhow::anyhow!("starting {}: {e}", self.name))?;
+        let child = command
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting {}: {e}", self.name))?;
         tracing::info!(name = %self.name, pid = child.id(), "started");
         self.child = Some(child);
         Ok(())
@@ -66,7 +74,9 @@ impl Supervised {
     /// Restarts the child if it exited, with a growing delay against crash loops.
     fn check(&mut self, exe: &Path) -> anyhow::Result<()> {
         if let Some(child) = &mut self.child {
-            let Some(status) = child.try_wait()? else { return Ok(()) };
+            let Some(status) = child.try_wait()? else {
+                return Ok(());
+            };
             tracing::warn!(name = %self.name, %status, "exited; restarting");
             self.child = None;
             self.restarts += 1;
@@ -80,7 +90,9 @@ impl Supervised {
     }
 
     fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         // SAFETY: kill(2) with a pid we own (our child, not yet reaped) and a valid signal.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
         let deadline = Instant::now() + grace;
@@ -159,7 +171,10 @@ fn helper_processes(shared: &[String], config: &Config) -> Vec<Supervised> {
     let mut children = Vec::new();
     for index in 0..config.up.edges {
         let port = (config.up.port + index).to_string();
-        children.push(Supervised::new(format!("edge-{index}"), with(&["edge".into(), "--port".into(), port])));
+        children.push(Supervised::new(
+            format!("edge-{index}"),
+            with(&["edge".into(), "--port".into(), port]),
+        ));
     }
     let mut feed = vec!["feed".to_string()];
     if let Some(url) = &config.questdb {
@@ -168,7 +183,15 @@ fn helper_processes(shared: &[String], config: &Config) -> Vec<Supervised> {
     children.push(Supervised::new("feed", with(&feed)));
     let journal = config.data_dir.display().to_string();
     let every = config.journal.snapshot_every.to_string();
-    let follower = ["journal", "replay", &journal, "--follow", "--snapshot-every", &every].map(String::from);
+    let follower = [
+        "journal",
+        "replay",
+        &journal,
+        "--follow",
+        "--snapshot-every",
+        &every,
+    ]
+    .map(String::from);
     children.push(Supervised::new("follower", with(&follower)));
     children
 }
@@ -190,7 +213,10 @@ fn wait_for_engine(run_dir: &Path, engine: &mut Supervised, limit: Duration) -> 
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    anyhow::bail!("the engine did not come up within {limit:?} (no live output ring in {})", run_dir.display())
+    anyhow::bail!(
+        "the engine did not come up within {limit:?} (no live output ring in {})",
+        run_dir.display()
+    )
 }
 
 fn print_urls(config: &Config) {
@@ -201,6 +227,12 @@ fn print_urls(config: &Config) {
     }
     println!("  run dir:  {}", config.run_dir().display());
     println!("  data dir: {}", config.data_dir.display());
-    println!("  candles:  {}", config.questdb.as_deref().unwrap_or("embedded store (no QuestDB configured)"));
+    println!(
+        "  candles:  {}",
+        config
+            .questdb
+            .as_deref()
+            .unwrap_or("embedded store (no QuestDB configured)")
+    );
     println!("Ctrl-C stops everything.");
 }

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::message::{
-    text_str, AmendOrder, ApiKey, CancelOrder, Command, CommandKind, CreateUser, DepthRequest, MarketScope, PlaceOrder,
-    QuoteRequest, Transfer, UserLookup,
+    text_str, AmendOrder, ApiKey, CancelOrder, Command, CommandKind, CreateUser, DepthRequest,
+    MarketScope, PlaceOrder, QuoteRequest, Transfer, UserLookup,
 };
 
 /// Describes a command: sequence, time, origin, kind and its body's fields.
@@ -39,11 +39,21 @@ pub fn describe_command(command: &Command) -> String {
         }
         CommandKind::CancelOrder | CommandKind::QueryOrder => {
             let c: CancelOrder = command.body();
-            write!(line, "market={} order={} coid={:?}", c.market, c.order_id, text_str(&c.client_order_id))
+            write!(
+                line,
+                "market={} order={} coid={:?}",
+                c.market,
+                c.order_id,
+                text_str(&c.client_order_id)
+            )
         }
         CommandKind::AmendOrder => {
             let a: AmendOrder = command.body();
-            write!(line, "market={} order={} new_price={} new_qty={}", a.market, a.order_id, a.new_price, a.new_quantity)
+            write!(
+                line,
+                "market={} order={} new_price={} new_qty={}",
+                a.market, a.order_id, a.new_price, a.new_quantity
+            )
         }
         CommandKind::CancelAll | CommandKind::QueryOpenOrders => {
             let s: MarketScope = command.body();
@@ -67,7 +77,11 @@ pub fn describe_command(command: &Command) -> String {
         }
         CommandKind::QueryQuote => {
             let q: QuoteRequest = command.body();
-            write!(line, "market={} side={} qty={} quote_qty={}", q.market, q.side, q.quantity, q.quote_quantity)
+            write!(
+                line,
+                "market={} side={} qty={} quote_qty={}",
+                q.market, q.side, q.quantity, q.quote_quantity
+            )
         }
         CommandKind::QueryDepth => {
             let d: DepthRequest = command.body();
@@ -79,10 +93,12 @@ pub fn describe_command(command: &Command) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 #[cfg(test)]
@@ -92,12 +108,23 @@ mod tests {
 
     #[test]
     fn describes_an_order_and_an_unknown_kind() {
-        let order = PlaceOrder { market: 1, price: 100, quantity: 3, client_order_id: text_field("abc").unwrap(), ..Default::default() };
+        let order = PlaceOrder {
+            market: 1,
+            price: 100,
+            quantity: 3,
+            client_order_id: text_field("abc").unwrap(),
+            ..Default::default()
+        };
         let mut command = Command::new(CommandKind::PlaceOrder as u8, &order);
         command.head.sequence = 7;
         let line = describe_command(&command);
         assert!(line.starts_with("seq=7 "), "{line}");
-        assert!(line.contains("PlaceOrder market=1") && line.contains("price=100 qty=3") && line.contains("coid=\"abc\""), "{line}");
+        assert!(
+            line.contains("PlaceOrder market=1")
+                && line.contains("price=100 qty=3")
+                && line.contains("coid=\"abc\""),
+            "{line}"
+        );
         command.head.kind = 250;
         assert!(describe_command(&command).contains("UNKNOWN(kind=250)"));
     }

@@ -26,7 +26,11 @@ pub struct FollowConfig {
 }
 
 /// Follows the journal until `stop` is set; returns the engine as it stands then.
-pub fn follow(config: &FollowConfig, engine_config: &EngineConfig, stop: &AtomicBool) -> anyhow::Result<Engine> {
+pub fn follow(
+    config: &FollowConfig,
+    engine_config: &EngineConfig,
+    stop: &AtomicBool,
+) -> anyhow::Result<Engine> {
     let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, false)?;
     tracing::info!(%report, "follower caught up");
     let journal = journal_dir(&config.data_dir);
@@ -36,7 +40,12 @@ pub fn follow(config: &FollowConfig, engine_config: &EngineConfig, stop: &Atomic
         let mut applied = 0u64;
         while let Some(frame) = reader.next()? {
             let command = Command::from_bytes(frame.payload);
-            anyhow::ensure!(command.head.sequence == frame.sequence, "journal frame {} holds a command stamped {}", frame.sequence, command.head.sequence);
+            anyhow::ensure!(
+                command.head.sequence == frame.sequence,
+                "journal frame {} holds a command stamped {}",
+                frame.sequence,
+                command.head.sequence
+            );
             engine.apply(&command, &mut DiscardEvents);
             applied += 1;
             if applied >= 65_536 {
@@ -56,11 +65,20 @@ pub fn follow(config: &FollowConfig, engine_config: &EngineConfig, stop: &Atomic
 }
 
 /// Writes a snapshot of `engine` atomically, then applies the retention rule.
-pub fn take_snapshot(engine: &Engine, data_dir: &Path, retention: Retention) -> anyhow::Result<PathBuf> {
+pub fn take_snapshot(
+    engine: &Engine,
+    data_dir: &Path,
+    retention: Retention,
+) -> anyhow::Result<PathBuf> {
     let mut body = Vec::new();
     engine.write_snapshot(&mut body)?;
     let sequence = engine.last_sequence();
-    let path = write_snapshot(&snapshot_dir(data_dir), sequence, engine.state_hash(), &body)?;
+    let path = write_snapshot(
+        &snapshot_dir(data_dir),
+        sequence,
+        engine.state_hash(),
+        &body,
+    )?;
     let removed = apply_retention(&journal_dir(data_dir), sequence, retention)?;
     tracing::info!(sequence, file = %path.display(), bytes = body.len(), segments_retired = removed, "snapshot written");
     Ok(path)

@@ -14,10 +14,10 @@ use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, 
 use pinwheel_ring::{BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter};
 
 use crate::config::EngineConfig;
-use crate::counters::SharedCounters;
 use crate::message::{Command, CommandKind, Event, RECORD_SIZE};
 use crate::recovery::{recover, Recovered};
-use crate::{Engine, EventSink};
+use crate::shared_counters::SharedCounters;
+use crate::EventSink;
 
 /// Polls between two rounds of housekeeping.
 pub const HOUSEKEEPING_EVERY: u64 = 1024;
@@ -106,7 +106,9 @@ struct Stamper {
 impl Stamper {
     /// Stamps `command`; returns whether it must be journaled (queries are not).
     fn stamp(&mut self, command: &mut Command) -> bool {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         self.last_timestamp_ns = self.last_timestamp_ns.max(now);
         command.head.timestamp_ns = self.last_timestamp_ns;
         let is_query = CommandKind::from_u8(command.head.kind).is_some_and(CommandKind::is_query);
@@ -123,7 +125,11 @@ impl Stamper {
 }
 
 /// Runs the engine until `stop` is set: recovery, then the hot loop.
-pub fn run(config: &HotLoopConfig, engine_config: &EngineConfig, stop: &AtomicBool) -> anyhow::Result<()> {
+pub fn run(
+    config: &HotLoopConfig,
+    engine_config: &EngineConfig,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
     let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, true)?;
     tracing::info!(%report, "recovered");
     let mut hub = InputHub::open_or_create(
@@ -135,28 +141,43 @@ pub fn run(config: &HotLoopConfig, engine_config: &EngineConfig, stop: &AtomicBo
             heartbeat_timeout: Duration::from_secs(2),
         },
     )?;
-    let mut output = BroadcastWriter::open_or_create(&config.run_dir.join("output"), RECORD_SIZE, config.output_capacity)?;
+    let mut output = BroadcastWriter::open_or_create(
+        &config.run_dir.join("output"),
+        RECORD_SIZE,
+        config.output_capacity,
+    )?;
     let counters = SharedCounters::open_or_create(&config.run_dir.join("counters"))?;
     let durable = DurableCursor::create(&config.run_dir)?;
     let next_sequence = engine.last_sequence() + 1;
     let mut journal = JournalWriter::open(&config.journal_config(), durable, next_sequence)?;
     pin_current_thread(config.engine_core);
     tracing::info!(next_sequence, run_dir = %config.run_dir.display(), "engine running");
-    let mut stamper = Stamper { next_sequence, last_timestamp_ns: 0 };
+    let mut stamper = Stamper {
+        next_sequence,
+        last_timestamp_ns: 0,
+    };
     let mut waiter = Waiter::new(config.wait);
     let mut polls: u64 = 0;
     let mut last_poll = Instant::now();
     loop {
         let now = Instant::now();
-        counters.get().record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
+        counters
+            .get()
+            .record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
         last_poll = now;
-        let mut sink = OutputSink { writer: &mut output };
+        let mut sink = OutputSink {
+            writer: &mut output,
+        };
         let drained = hub.drain(config.batch, |edge_id, bytes| {
             let mut command = Command::from_bytes(bytes);
             // The ring says who wrote the record; the record's own claim is not trusted.
             command.head.edge_id = edge_id;
             if stamper.stamp(&mut command) {
-                journal.append(command.head.sequence, command.head.timestamp_ns, command.as_bytes());
+                journal.append(
+                    command.head.sequence,
+                    command.head.timestamp_ns,
+                    command.as_bytes(),
+                );
             }
             engine.apply_counted(&command, &mut sink, counters.get());
         });
@@ -174,7 +195,11 @@ pub fn run(config: &HotLoopConfig, engine_config: &EngineConfig, stop: &AtomicBo
             }
         }
     }
-    tracing::info!(last_sequence = engine.last_sequence(), state_hash = engine.state_hash(), "engine stopped");
+    tracing::info!(
+        last_sequence = engine.last_sequence(),
+        state_hash = engine.state_hash(),
+        "engine stopped"
+    );
     Ok(())
 }
 
@@ -183,7 +208,9 @@ fn housekeeping(hub: &mut InputHub, output: &BroadcastWriter) {
     hub.maintain(|change| match change {
         EdgeChange::Attached(edge) => tracing::info!(edge, "edge attached"),
         EdgeChange::Detached(edge) => tracing::info!(edge, "edge detached"),
-        EdgeChange::Reclaimed(edge) => tracing::warn!(edge, "edge died; its ring was drained and reclaimed"),
+        EdgeChange::Reclaimed(edge) => {
+            tracing::warn!(edge, "edge died; its ring was drained and reclaimed")
+        }
     });
     hub.heartbeat();
     output.heartbeat();
@@ -195,7 +222,10 @@ pub fn pin_current_thread(core: Option<usize>) {
     let allowed = core_affinity::get_core_ids().unwrap_or_default();
     match allowed.into_iter().find(|id| id.id == core) {
         Some(id) if core_affinity::set_for_current(id) => tracing::info!(core, "pinned"),
-        _ => tracing::warn!(core, "cannot pin to this core (not allowed for this process); running unpinned"),
+        _ => tracing::warn!(
+            core,
+            "cannot pin to this core (not allowed for this process); running unpinned"
+        ),
     }
 }
 
@@ -211,7 +241,10 @@ mod tests {
 
     #[test]
     fn queries_reuse_the_last_sequence_and_time_never_goes_back() {
-        let mut stamper = Stamper { next_sequence: 10, last_timestamp_ns: u64::MAX - 1 };
+        let mut stamper = Stamper {
+            next_sequence: 10,
+            last_timestamp_ns: u64::MAX - 1,
+        };
         let mut deposit = Command::new(CommandKind::Deposit as u8, &Transfer::default());
         assert!(stamper.stamp(&mut deposit));
         assert_eq!(deposit.head.sequence, 10);

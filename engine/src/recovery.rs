@@ -38,10 +38,16 @@ pub struct RecoverySummary {
 impl fmt::Display for RecoverySummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.snapshot {
-            Some((path, sequence)) => write!(f, "snapshot {} (sequence {sequence}), ", path.display())?,
+            Some((path, sequence)) => {
+                write!(f, "snapshot {} (sequence {sequence}), ", path.display())?
+            }
             None => write!(f, "no snapshot, ")?,
         }
-        write!(f, "{} commands replayed, last sequence {}, state hash {:016x}", self.replayed, self.last_sequence, self.state_hash)?;
+        write!(
+            f,
+            "{} commands replayed, last sequence {}, state hash {:016x}",
+            self.replayed, self.last_sequence, self.state_hash
+        )?;
         if let Some((path, offset)) = &self.torn_tail {
             write!(f, ", torn tail cut at {}:{offset}", path.display())?;
         }
@@ -73,10 +79,15 @@ pub fn recover(data_dir: &Path, config: &EngineConfig, repair: bool) -> anyhow::
     let journal = journal_dir(data_dir);
     std::fs::create_dir_all(&journal)?;
     std::fs::create_dir_all(snapshot_dir(data_dir))?;
-    let torn_tail = if repair { checked_recovery(&journal)?.torn_tail } else { None };
+    let torn_tail = if repair {
+        checked_recovery(&journal)?.torn_tail
+    } else {
+        None
+    };
     let (mut engine, snapshot) = match latest_snapshot(&snapshot_dir(data_dir))? {
         Some(snapshot) => {
-            let engine = Engine::read_snapshot(&mut snapshot.body.as_slice(), table, &config.capacity)?;
+            let engine =
+                Engine::read_snapshot(&mut snapshot.body.as_slice(), table, &config.capacity)?;
             anyhow::ensure!(
                 engine.state_hash() == snapshot.state_hash,
                 "snapshot {} restores state hash {:016x}, but it records {:016x}",

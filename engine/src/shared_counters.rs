@@ -19,7 +19,13 @@ impl SharedCounters {
     /// Maps the counters file, creating it (zeroed, mode 0600) if missing. Counters
     /// survive an engine restart: they count since the file was created.
     pub fn open_or_create(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
         let size = core::mem::size_of::<Counters>() as u64;
         if file.metadata()?.len() != size {
             file.set_len(0)?;
@@ -34,7 +40,10 @@ impl SharedCounters {
         let size = core::mem::size_of::<Counters>() as u64;
         let length = file.metadata()?.len();
         if length != size {
-            let message = format!("{}: {length} bytes, expected {size} (another engine version?)", path.display());
+            let message = format!(
+                "{}: {length} bytes, expected {size} (another engine version?)",
+                path.display()
+            );
             return Err(io::Error::new(io::ErrorKind::InvalidData, message));
         }
         Self::map(&file, path)
@@ -44,8 +53,12 @@ impl SharedCounters {
         // SAFETY: the file is ours (run directory, mode 0600) and only ever accessed through
         // the atomics of `Counters`; concurrent writes by another process are therefore
         // data-race free, and a truncation by another process is not part of the protocol.
-        let map = unsafe { MmapOptions::new().len(core::mem::size_of::<Counters>()).map_mut(file) }
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let map = unsafe {
+            MmapOptions::new()
+                .len(core::mem::size_of::<Counters>())
+                .map_mut(file)
+        }
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         assert!(map.as_ptr().align_offset(core::mem::align_of::<Counters>()) == 0);
         Ok(Self { map })
     }
