@@ -188,7 +188,7 @@ pub fn run(
             waiter.idle();
         }
         polls += 1;
-        if polls % HOUSEKEEPING_EVERY == 0 {
+        if polls.is_multiple_of(HOUSEKEEPING_EVERY) {
             housekeeping(&mut hub, &output);
             if stop.load(Ordering::Relaxed) {
                 break;
