@@ -33,10 +33,6 @@ pub struct Config {
     pub journal: JournalSection,
     /// Core pinning.
     pub pinning: Pinning,
-    /// Gateway settings.
-    pub edge: pinwheel_edge::EdgeConfig,
-    /// Feed settings.
-    pub feed: pinwheel_feed::FeedConfig,
     /// `pinwheel up` settings.
     pub up: UpSection,
 }
@@ -53,8 +49,6 @@ impl Default for Config {
             engine: EngineConfig::default(),
             journal: JournalSection::default(),
             pinning: Pinning::default(),
-            edge: pinwheel_edge::EdgeConfig::default(),
-            feed: pinwheel_feed::FeedConfig::default(),
             up: UpSection::default(),
         }
     }

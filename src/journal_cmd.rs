@@ -82,7 +82,23 @@ pub fn run(common: &CommonArgs, command: &JournalCommand) -> anyhow::Result<()> 
 
 fn verify(dir: &std::path::Path) -> anyhow::Result<()> {
     let report = pinwheel_journal::verify(dir)?;
-    println!("{report}");
+    println!("segments: {}", report.segments);
+    println!(
+        "frames: {} (sequences {} to {})",
+        report.frames,
+        report.first_sequence.unwrap_or(0),
+        report.last_sequence
+    );
+    if let Some((path, offset)) = &report.torn_tail {
+        println!(
+            "torn tail: {}:{offset} (a crash mid-write; the engine cuts it at start)",
+            path.display()
+        );
+    }
+    for (path, sequence) in &report.snapshots {
+        println!("snapshot: {} (sequence {sequence}) ok", path.display());
+    }
+    println!("journal ok");
     Ok(())
 }
 
@@ -118,7 +134,8 @@ fn replay(
         let snapshot = recovered.report.snapshot.clone();
         (recovered.engine, snapshot)
     };
-    let applied = replay_into(&mut engine, &journal_dir(dir), to, &mut DiscardEvents, true)?;
+    let applied =
+        replay_into(&mut engine, &journal_dir(dir), to, &mut DiscardEvents, true)?.applied;
     if let Err(broken) = engine.check_invariants() {
         anyhow::bail!("state after replay breaks an invariant: {broken}");
     }

@@ -30,18 +30,6 @@ enum Role {
         #[arg(long)]
         core: Option<usize>,
     },
-    /// Run an HTTP + WebSocket edge.
-    Edge {
-        /// Port to listen on.
-        #[arg(long)]
-        port: Option<u16>,
-    },
-    /// Run the feed: trades to QuestDB (or the embedded store).
-    Feed {
-        /// QuestDB HTTP address, e.g. http://127.0.0.1:9000.
-        #[arg(long)]
-        questdb: Option<String>,
-    },
     /// Start engine, edges, feed and snapshot follower; supervise them.
     Up(up::UpArgs),
     /// Journal tools: verify, inspect, replay (and the snapshot follower).
@@ -72,14 +60,6 @@ fn init_tracing() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Role::Engine { core } => run_engine(&cli.common, core),
-        Role::Edge { port } => {
-            let config = Config::load(&cli.common)?;
-            pinwheel_edge::run(edge_config(&config, port)?)
-        }
-        Role::Feed { questdb } => {
-            let config = Config::load(&cli.common)?;
-            pinwheel_feed::run(feed_config(&config, questdb)?)
-        }
         Role::Up(args) => up::run(&cli.common, &args),
         Role::Journal { command } => journal_cmd::run(&cli.common, &command),
     }
@@ -103,31 +83,4 @@ fn run_engine(common: &CommonArgs, core: Option<usize>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&hot.data_dir)?;
     let stop = stop_flag()?;
     pinwheel_engine::hot_loop::run(&hot, &config.engine, &stop)
-}
-
-fn edge_config(config: &Config, port: Option<u16>) -> anyhow::Result<pinwheel_edge::EdgeConfig> {
-    let mut edge = config.edge.clone();
-    if let Some(port) = port {
-        edge.port = port;
-    }
-    edge.run_dir = config.run_dir();
-    edge.data_dir = config.data_dir.clone();
-    edge.wait = config.wait_strategy()?;
-    edge.durability = config.durability.clone();
-    edge.questdb = config.questdb.clone();
-    edge.engine = config.engine.clone();
-    Ok(edge)
-}
-
-fn feed_config(
-    config: &Config,
-    questdb: Option<String>,
-) -> anyhow::Result<pinwheel_feed::FeedConfig> {
-    let mut feed = config.feed.clone();
-    feed.questdb = questdb.or_else(|| config.questdb.clone());
-    feed.run_dir = config.run_dir();
-    feed.data_dir = config.data_dir.clone();
-    feed.wait = config.wait_strategy()?;
-    feed.engine = config.engine.clone();
-    Ok(feed)
 }

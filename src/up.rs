@@ -176,11 +176,6 @@ fn helper_processes(shared: &[String], config: &Config) -> Vec<Supervised> {
             with(&["edge".into(), "--port".into(), port]),
         ));
     }
-    let mut feed = vec!["feed".to_string()];
-    if let Some(url) = &config.questdb {
-        feed.extend(["--questdb".into(), url.clone()]);
-    }
-    children.push(Supervised::new("feed", with(&feed)));
     let journal = config.data_dir.display().to_string();
     let every = config.journal.snapshot_every.to_string();
     let follower = [

@@ -148,7 +148,7 @@ pub fn run(
     )?;
     let counters = SharedCounters::open_or_create(&config.run_dir.join("counters"))?;
     let durable = DurableCursor::create(&config.run_dir)?;
-    let next_sequence = engine.last_sequence() + 1;
+    let next_sequence = report.last_sequence + 1;
     let mut journal = JournalWriter::open(&config.journal_config(), durable, next_sequence)?;
     pin_current_thread(config.engine_core);
     tracing::info!(next_sequence, run_dir = %config.run_dir.display(), "engine running");

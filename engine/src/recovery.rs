@@ -27,7 +27,8 @@ pub struct RecoverySummary {
     pub snapshot: Option<(PathBuf, u64)>,
     /// Commands replayed from the journal after the snapshot.
     pub replayed: u64,
-    /// Last sequence in the journal.
+    /// Last sequence applied (journal frames, including rejected commands, and the snapshot):
+    /// the engine stamps the next command with this plus one.
     pub last_sequence: u64,
     /// A torn final frame that was cut off: its file and byte offset.
     pub torn_tail: Option<(PathBuf, u64)>,
@@ -99,11 +100,15 @@ pub fn recover(data_dir: &Path, config: &EngineConfig, repair: bool) -> anyhow::
         }
         None => (Engine::new(table, &config.capacity), None),
     };
-    let replayed = replay_into(&mut engine, &journal, None, &mut DiscardEvents, false)?;
+    let snapshot_sequence = snapshot.as_ref().map_or(0, |(_, sequence)| *sequence);
+    let replay = replay_into(&mut engine, &journal, None, &mut DiscardEvents, false)?;
     let report = RecoverySummary {
         snapshot,
-        replayed,
-        last_sequence: engine.last_sequence(),
+        replayed: replay.applied,
+        last_sequence: replay
+            .last_sequence
+            .max(snapshot_sequence)
+            .max(engine.last_sequence()),
         torn_tail,
         state_hash: engine.state_hash(),
     };
@@ -118,17 +123,31 @@ fn checked_recovery(journal: &Path) -> Result<RecoveryReport, JournalError> {
     Ok(report)
 }
 
-/// Applies every journaled command after the engine's last sequence (up to `to`),
-/// handing the events to `sink`. Returns how many commands were applied.
+/// What a replay did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Replayed {
+    /// Commands applied.
+    pub applied: u64,
+    /// Sequence of the last frame applied (0 if none).
+    pub last_sequence: u64,
+}
+
+/// Applies every journaled command after the engine's last accepted sequence (up to `to`),
+/// handing the events to `sink`.
+///
+/// The engine's own sequence moves only on accepted commands, so frames of rejected commands
+/// just after it are applied again: they meet the same state and are rejected again, which
+/// changes nothing. That keeps replay correct from any snapshot without a second counter.
 pub fn replay_into(
     engine: &mut Engine,
     journal: &Path,
     to: Option<u64>,
     sink: &mut impl EventSink,
     progress: bool,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<Replayed> {
     let from = engine.last_sequence() + 1;
     let mut applied = 0;
+    let mut last_sequence = 0;
     let mut mismatch = None;
     replay(journal, from, to, progress, |frame| {
         let command = Command::from_bytes(frame.payload);
@@ -137,9 +156,13 @@ pub fn replay_into(
         }
         engine.apply(&command, sink);
         applied += 1;
+        last_sequence = frame.sequence;
     })?;
     if let Some((frame, command)) = mismatch {
         anyhow::bail!("journal frame {frame} holds a command stamped {command}: the journal is not this engine's");
     }
-    Ok(applied)
+    Ok(Replayed {
+        applied,
+        last_sequence,
+    })
 }

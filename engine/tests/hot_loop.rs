@@ -204,10 +204,27 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     reader.skip_to_latest();
     let after = call(&mut producer, &mut reader, 7, deposit(alice_id, 0, 5));
     assert_eq!(after.last().unwrap().head.sequence, done_sequence + 1);
+    // The last journaled command is a rejected one: the next start must stamp past it.
+    let mut withdraw = deposit(alice_id, 0, i64::MAX / 2);
+    withdraw.head.kind = CommandKind::Withdraw as u8;
+    let rejected = call(&mut producer, &mut reader, 8, withdraw);
+    assert_eq!(kinds(&rejected), vec![EventKind::Rejected, EventKind::Done]);
+    drop(producer);
+    engine.stop();
+
+    let engine = Running::start(&config);
+    let mut producer = InputProducer::attach(&config.run_dir, Duration::from_secs(10)).unwrap();
+    let mut reader =
+        BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
+            .unwrap();
+    reader.skip_to_latest();
+    let last = call(&mut producer, &mut reader, 9, deposit(alice_id, 0, 5));
+    assert_eq!(last.last().unwrap().head.sequence, done_sequence + 3);
     drop(producer);
     engine.stop();
     let again = recover(&config.data_dir, &EngineConfig::default(), false).unwrap();
-    assert_eq!(again.engine.last_sequence(), done_sequence + 1);
+    assert_eq!(again.report.last_sequence, done_sequence + 3);
+    again.engine.check_invariants().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
