@@ -90,3 +90,24 @@ impl Default for Counters {
 }
 
 const _: () = assert!(Counters::SIZE == (COMMAND_SLOTS + REJECT_SLOTS + 2) * 8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_kind_and_reason_and_keeps_the_longest_gap() {
+        let counters = Counters::new();
+        counters.record_command(4);
+        counters.record_command(4);
+        counters.record_command(200);
+        counters.record_reject(RejectReason::InsufficientBalance);
+        counters.record_poll_gap(500);
+        counters.record_poll_gap(200);
+        assert_eq!(counters.command_count(4), 2);
+        assert_eq!(counters.command_count(0), 1, "unknown kinds land in slot 0");
+        assert_eq!(counters.reject_count(RejectReason::InsufficientBalance), 1);
+        assert_eq!(counters.reject_count(RejectReason::Overflow), 0);
+        assert_eq!(counters.max_poll_gap_ns.load(Ordering::Relaxed), 500);
+    }
+}
