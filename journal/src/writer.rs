@@ -296,16 +296,21 @@ fn open_tail(config: &JournalConfig, next_sequence: u64) -> Result<OpenedTail, J
             }
         },
     };
-    let (file, mut map) = map_segment_mut(&entry.path)?;
-    prefault(&mut map, pos);
+    let (file, map) = map_segment_mut(&entry.path)?;
+    if pos == SEGMENT_HEADER_SIZE {
+        // A crash can leave the first sequence set on a segment that never got its frame.
+        store_first_sequence(&map, 0);
+    }
+    prefault(&map, pos);
     // What recovery kept may still sit in the page cache only: make it durable before we say so.
     fdatasync(&file, &entry.path)?;
     let mut files = vec![(entry.index, (file, entry.path))];
     let mut ready = None;
     if let Some(spare) = empty.next() {
         // Reused rather than recreated: a follower may already have it mapped.
-        let (spare_file, mut spare_map) = map_segment_mut(&spare.path)?;
-        prefault(&mut spare_map, SEGMENT_HEADER_SIZE);
+        let (spare_file, spare_map) = map_segment_mut(&spare.path)?;
+        store_first_sequence(&spare_map, 0);
+        prefault(&spare_map, SEGMENT_HEADER_SIZE);
         ready = Some(PreparedSegment {
             index: spare.index,
             map: spare_map,
