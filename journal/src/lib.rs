@@ -46,6 +46,16 @@ pub use snapshot::{latest_snapshot, read_snapshot, write_snapshot, Snapshot, Sna
 pub use verify::{verify, VerifyReport};
 pub use writer::JournalWriter;
 
+/// Compile-time check: the writer moves to the engine thread, readers and cursors to followers.
+#[allow(dead_code)]
+fn assert_thread_safety() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<JournalWriter>();
+    send::<JournalReader>();
+    send_sync::<DurableCursor>();
+}
+
 /// Sub-directory of the data directory that holds the journal segments.
 pub const JOURNAL_DIR: &str = "journal";
 /// Sub-directory of the data directory that holds the snapshots.

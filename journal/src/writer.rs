@@ -175,7 +175,9 @@ impl JournalWriter {
         match (&self.shared, &self.idle_cursor) {
             (Some(shared), _) => shared.durable.get(),
             (None, Some(cursor)) => cursor.get(),
-            (None, None) => unreachable!("a writer always has a cursor"),
+            (None, None) => {
+                unreachable!("only a closed writer has no cursor, and close consumes it")
+            }
         }
     }
 
@@ -194,7 +196,8 @@ impl JournalWriter {
 
     fn shutdown(&mut self) -> Result<(), JournalError> {
         self.publish();
-        let Some(shared) = &self.shared else {
+        // Taken, so that `Drop` after `close` has nothing left to do.
+        let Some(shared) = self.shared.take() else {
             return Ok(());
         };
         shared.stop.store(true, Ordering::Release);
