@@ -68,6 +68,8 @@ pub struct JournalReader {
     bytes_done: u64,
     /// The last `next_at_most` stopped at its limit, not at the end of the journal.
     at_limit: bool,
+    /// Segment index and byte offset of the last frame read.
+    last_at: Option<(u64, u64)>,
 }
 
 impl JournalReader {
@@ -84,6 +86,7 @@ impl JournalReader {
             torn_at: None,
             bytes_done: 0,
             at_limit: false,
+            last_at: None,
         };
         reader.current = reader.start_segment()?;
         Ok(reader)
@@ -172,6 +175,7 @@ impl JournalReader {
                     sequence: frame.sequence,
                     timestamp_ns: frame.timestamp_ns,
                 };
+                self.last_at = Some((segment.entry.index, pos as u64));
                 segment.pos += size;
                 self.last = frame.sequence;
                 self.torn_at = None;
@@ -280,6 +284,11 @@ impl JournalReader {
     /// True if the last `next_at_most` returned `None` because the next frame is above its limit.
     pub fn stopped_at_limit(&self) -> bool {
         self.at_limit
+    }
+
+    /// Segment index and byte offset of the last frame read (for `journal inspect`).
+    pub fn last_position(&self) -> Option<(u64, u64)> {
+        self.last_at
     }
 
     /// The last sequence read (0 before the first).

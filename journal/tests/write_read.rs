@@ -35,6 +35,13 @@ fn a_reader_can_start_in_the_middle_and_replay_stops_at_to() {
         read_all(&dirs.journal(), 250),
         (250..=400).collect::<Vec<_>>()
     );
+    let mut reader = JournalReader::open(&dirs.journal(), 54).unwrap();
+    assert_eq!(reader.next().unwrap().map(|frame| frame.sequence), Some(54));
+    // Frame 54 opens the second segment (53 frames fit in one).
+    assert_eq!(
+        reader.last_position(),
+        Some((2, SEGMENT_HEADER_SIZE as u64))
+    );
     let mut seen = Vec::new();
     let count = replay(&dirs.journal(), 100, Some(300), false, |frame| {
         seen.push(frame.sequence)
