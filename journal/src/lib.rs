@@ -18,6 +18,7 @@ mod error;
 mod flusher;
 mod frame;
 mod handoff;
+mod lock;
 pub mod measure;
 mod preparer;
 mod reader;
@@ -37,6 +38,7 @@ pub use config::{
 pub use durable_cursor::{DurableCursor, DURABLE_FILE_NAME};
 pub use error::JournalError;
 pub use frame::{frame_size, Frame, FRAME_HEADER_SIZE, MAX_PAYLOAD};
+pub use lock::{lock_path, LOCK_FILE_NAME};
 pub use reader::JournalReader;
 pub use recovery::{recover, RecoveryReport};
 pub use replay::replay;

@@ -19,6 +19,7 @@ use crate::config::{Durability, JournalConfig};
 use crate::durable_cursor::DurableCursor;
 use crate::error::{IoContext, JournalError};
 use crate::frame::{frame_size, write_frame, MAX_PAYLOAD};
+use crate::lock::JournalLock;
 use crate::scan::find_tail;
 use crate::segment_file::{
     create_segment, fdatasync, map_segment_mut, prefault, store_first_sequence, SegmentEntry,
@@ -48,6 +49,8 @@ pub struct JournalWriter {
     threads: Vec<JoinHandle<()>>,
     /// Kept in durability `none`, where no flusher owns it.
     idle_cursor: Option<DurableCursor>,
+    /// Held for the writer's lifetime: one writer per journal.
+    _lock: Option<JournalLock>,
 }
 
 impl JournalWriter {
@@ -73,9 +76,10 @@ impl JournalWriter {
                 shared: None,
                 threads: Vec::new(),
                 idle_cursor: Some(durable),
+                _lock: None,
             });
         }
-        fs::create_dir_all(&config.dir).at(&config.dir)?;
+        let lock = JournalLock::acquire(&config.dir, "journal writer")?;
         let (active, opened_files, ready) = open_tail(config, next_sequence)?;
         durable.set(last);
         let files: BTreeMap<_, _> = opened_files.into_iter().collect();
@@ -106,6 +110,7 @@ impl JournalWriter {
             shared: Some(shared),
             threads,
             idle_cursor: None,
+            _lock: Some(lock),
         })
     }
 

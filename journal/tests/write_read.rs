@@ -169,3 +169,20 @@ fn a_first_sequence_left_on_an_empty_segment_by_a_crash_does_not_mislead_a_follo
     }
     assert_eq!(rest, (101..=110).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_second_writer_and_recovery_under_a_live_writer_are_refused() {
+    let dirs = TestDirs::new();
+    let writer = dirs.open_writer(Durability::Sync, 1);
+    let cursor = DurableCursor::create(&dirs.run()).unwrap();
+    let err = JournalWriter::open(&dirs.config(Durability::Sync), cursor, 1)
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "journal_locked", "{err}");
+    assert_eq!(
+        recover(&dirs.journal()).unwrap_err().code(),
+        "journal_locked"
+    );
+    writer.close().unwrap();
+    recover(&dirs.journal()).unwrap();
+}
