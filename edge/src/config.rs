@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pinwheel_engine::config::EngineConfig;
+use pinwheel_ring::WaitStrategy;
 use serde::{Deserialize, Serialize};
 
 /// When an answer may be released to a client, relative to the journal.
@@ -43,7 +44,8 @@ pub struct EdgeConfig {
     /// Where the JWT secret file lives (shared by every edge and restart).
     pub data_dir: PathBuf,
     /// How the output reader waits for events: `spin`, `spin-yield` or `backoff`.
-    pub wait: String,
+    #[serde(with = "wait_name")]
+    pub wait: WaitStrategy,
     /// `none`, `async` or `sync`.
     pub durability: String,
     /// HMAC secret for tokens; when absent, `<data_dir>/jwt.secret` is read or created.
@@ -85,7 +87,7 @@ impl Default for EdgeConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             run_dir: PathBuf::from("/dev/shm/pinwheel-default"),
             data_dir: PathBuf::from("data"),
-            wait: "backoff".into(),
+            wait: WaitStrategy::Backoff,
             durability: "async".into(),
             jwt_secret: None,
             token_ttl: Duration::from_secs(24 * 3600),
@@ -117,6 +119,21 @@ mod seconds {
     }
 }
 
+mod wait_name {
+    use pinwheel_ring::WaitStrategy;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &WaitStrategy, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WaitStrategy, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 mod millis {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
@@ -141,7 +158,10 @@ mod tests {
         let back: EdgeConfig = serde_json::from_str(&text).unwrap();
         assert_eq!(back.port, config.port);
         assert_eq!(back.request_timeout, config.request_timeout);
-        let partial: EdgeConfig = serde_json::from_str(r#"{"port": 9000}"#).unwrap();
+        let partial: EdgeConfig =
+            serde_json::from_str(r#"{"port": 9000, "wait": "spin"}"#).unwrap();
+        assert_eq!(partial.wait, WaitStrategy::Spin);
+        assert!(serde_json::from_str::<EdgeConfig>(r#"{"wait": "nap"}"#).is_err());
         assert_eq!(partial.port, 9000);
         assert_eq!(partial.max_body_bytes, config.max_body_bytes);
         assert!(serde_json::from_str::<EdgeConfig>(r#"{"prot": 1}"#).is_err());

@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod openapi;
 pub mod owners;
 pub mod rate_limit;
+pub mod ring_io;
+mod run;
 pub mod server;
 pub mod session;
 pub mod state;
@@ -29,3 +31,5 @@ pub mod ws;
 mod test_support;
 
 pub use config::EdgeConfig;
+pub use pinwheel_ring::WaitStrategy;
+pub use run::run;
