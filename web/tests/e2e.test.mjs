@@ -123,6 +123,14 @@ test('two users trade through the page in a real browser', { skip: skipReason, t
   await waitBalanceWhere(alice, 'BTC', 'between 0 and 0.5 BTC after fees', (b) => positiveAtMost(b.available, '0.5') && b.locked === '0');
   await waitBalance(bob, 'BTC', { available: '1.5', locked: '0' });
   await waitBalanceWhere(bob, 'USD', 'between 0 and 15000 USD after fees', (b) => positiveAtMost(b.available, '15000') && b.locked === '0');
+  // History comes from /klines: another interval loads the same trade as its candle.
+  await alice.getByTestId('interval-5m').click();
+  await waitFor(alice, 'the 5m candle from /klines', () => alice.getByTestId('chart').evaluate((chart) => [chart.dataset.candles, chart.dataset.lastClose]), ([count, close]) => Number(count) >= 1 && close === '30000');
+  await alice.getByTestId('interval-1m').click();
+  // 25% of bob's 1.5 BTC, exactly, on the lot grid.
+  await bob.getByTestId('side-sell').check({ force: true });
+  await bob.getByTestId('pct-25').click();
+  assert.equal(await bob.getByTestId('order-size').inputValue(), '0.375', '25% of 1.5 BTC');
   for (const page of [alice, bob]) {
     await page.getByTestId('tab-fills').click();
     await waitFor(page, 'the fill in the fills tab', () => rows(page, 'fill', (row) => row.dataset.price === '30000'), (n) => n >= 1);
