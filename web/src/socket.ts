@@ -27,9 +27,10 @@ export class Socket {
     ws.addEventListener('open', () => {
       this.reconnectDelay = RECONNECT_MIN_MS;
       this.onState('open');
-      if (this.token) this.send('AUTH', [this.token]);
       const streams = [...this.listeners.keys()];
-      if (streams.length) this.send('SUBSCRIBE', streams);
+      const open = streams.filter((stream) => !isPrivate(stream));
+      if (open.length) this.send('SUBSCRIBE', open);
+      if (this.token) this.sendAuth();
       for (const handler of this.reconnectHandlers) handler();
     });
     ws.addEventListener('message', (event) => this.dispatch(event.data));
@@ -54,7 +55,7 @@ export class Socket {
     if (!set) {
       set = new Set();
       this.listeners.set(stream, set);
-      this.send('SUBSCRIBE', [stream]);
+      if (!isPrivate(stream) || this.token) this.send('SUBSCRIBE', [stream]);
     }
     set.add(listener);
     return () => this.unsubscribe(stream, listener);
@@ -66,10 +67,26 @@ export class Socket {
     this.send('SUBSCRIBE', [stream]);
   }
 
-  /** Authenticates this connection (and every later one) for private streams. */
+  /**
+   * Authenticates this connection (and every later one) for private streams. Signing out
+   * (null) opens a fresh connection, so nothing private of the old user arrives any more.
+   */
   authenticate(token: string | null): void {
+    const signedOut = this.token !== null && token === null;
     this.token = token;
-    if (token) this.send('AUTH', [token]);
+    if (token) this.sendAuth();
+    if (signedOut && this.ws) {
+      this.reconnectDelay = 0;
+      this.ws.close(1000, 'signed out');
+    }
+  }
+
+  /** AUTH, then the private streams: the edge handles a connection's messages in order. */
+  private sendAuth(): void {
+    if (!this.token) return;
+    this.send('AUTH', [this.token]);
+    const streams = [...this.listeners.keys()].filter(isPrivate);
+    if (streams.length) this.send('SUBSCRIBE', streams);
   }
 
   private unsubscribe(stream: string, listener: Listener): void {
@@ -96,7 +113,8 @@ export class Socket {
       return;
     }
     if (typeof message.stream !== 'string') {
-      if (typeof message.code === 'string') console.warn('stream error', message.code, message.message);
+      const error = (message as { error?: { code?: unknown; message?: unknown } }).error ?? message;
+      if (typeof error.code === 'string') console.warn('socket:', error.code, error.message);
       return;
     }
     const set = this.listeners.get(message.stream);
@@ -106,8 +124,13 @@ export class Socket {
   private scheduleReconnect(): void {
     window.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = window.setTimeout(() => this.connect(), this.reconnectDelay);
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
+    this.reconnectDelay = Math.min(Math.max(this.reconnectDelay * 2, RECONNECT_MIN_MS), RECONNECT_MAX_MS);
   }
+}
+
+/** Streams that need AUTH first. */
+function isPrivate(stream: string): boolean {
+  return stream === 'orders' || stream.startsWith('fills@');
 }
 
 /** ws:// or wss:// URL of /ws next to the page. */
