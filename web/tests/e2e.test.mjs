@@ -181,6 +181,17 @@ test('two users trade through the page in a real browser', { skip: skipReason, t
   fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await alice.screenshot({ path: SCREENSHOT, fullPage: true });
 
+  // Keyboard: every control has a name, and Tab walks the order form in reading order.
+  const unnamed = await alice.evaluate(unnamedControls);
+  assert.deepEqual(unnamed, [], 'every visible control has an accessible name');
+  const order = await tabOrder(alice, 'order-form');
+  const at = (id) => order.indexOf(id);
+  assert.match(order[0] ?? '', /^side-(buy|sell)$/, `the form starts at the side (order: ${order.join(', ')})`);
+  for (const id of ['type-limit', 'order-price', 'size-quantity', 'order-size', 'pct-25', 'order-tif', 'order-submit']) {
+    assert.ok(at(id) >= 0, `${id} is reachable with Tab (order: ${order.join(', ')})`);
+  }
+  assert.ok(at('order-price') < at('order-price') < at('order-size') && at('order-size') < at('order-submit'), `focus order: ${order.join(', ')}`);
+
   // Phone width: one column, nothing wider than the screen, the order form reachable.
   await alice.setViewportSize({ width: 390, height: 844 });
   await waitFor(alice, 'no horizontal overflow at 390px', () => alice.evaluate(overflow), (found) => found.width <= 390);
@@ -199,6 +210,30 @@ function overflow() {
     .slice(0, 5)
     .map((node) => `${node.tagName.toLowerCase()}${node.dataset.testid ? `[${node.dataset.testid}]` : ''}.${node.className}`);
   return { width: document.documentElement.scrollWidth, wide };
+}
+
+/** Visible inputs, selects and buttons without an accessible name (label, aria-label or text). */
+function unnamedControls() {
+  return [...document.querySelectorAll('input, select, button')]
+    .filter((node) => node.getClientRects().length > 0 || node.type === 'radio')
+    .filter((node) => !(node.labels?.length || node.getAttribute('aria-label') || node.textContent.trim()))
+    .map((node) => node.dataset.testid || node.outerHTML.slice(0, 80));
+}
+
+/** The data-testids inside `container` that Tab focuses, in order, starting from its first field. */
+async function tabOrder(page, container) {
+  await page.getByTestId(container).locator('input:checked').first().focus();
+  const seen = [];
+  for (let step = 0; step < 30; step += 1) {
+    const id = await page.evaluate((root) => {
+      const active = document.activeElement;
+      return active?.closest(`[data-testid="${root}"]`) ? active.dataset.testid ?? '' : null;
+    }, container);
+    if (id === null) break;
+    if (id) seen.push(id);
+    await page.keyboard.press('Tab');
+  }
+  return seen;
 }
 
 // ---- page helpers -------------------------------------------------------------------------

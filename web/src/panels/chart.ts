@@ -123,7 +123,7 @@ function createSeries(container: HTMLElement): Series {
     layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#9aa4b2', attributionLogo: false },
     grid: { vertLines: { color: '#1f2630' }, horzLines: { color: '#1f2630' } },
     rightPriceScale: { borderColor: '#2a3340' },
-    timeScale: { borderColor: '#2a3340', timeVisible: true, secondsVisible: false },
+    timeScale: { borderColor: '#2a3340', timeVisible: true, secondsVisible: false, rightOffset: 6, barSpacing: 10 },
   });
   const candles = chart.addSeries(CandlestickSeries, {
     upColor: UP,
@@ -133,7 +133,12 @@ function createSeries(container: HTMLElement): Series {
     borderVisible: false,
   });
   candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
-  const volume = chart.addSeries(HistogramSeries, { priceScaleId: 'volume', priceFormat: { type: 'volume' } });
+  const volume = chart.addSeries(HistogramSeries, {
+    priceScaleId: 'volume',
+    priceFormat: { type: 'volume' },
+    lastValueVisible: false,
+    priceLineVisible: false,
+  });
   volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
   return { chart, candles, volume };
 }

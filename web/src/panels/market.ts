@@ -49,6 +49,7 @@ function showTicker(ticker: Ticker | null): void {
   }
   const percent = ticker.changePercent ? ` (${Number(ticker.changePercent).toFixed(2)}%)` : '';
   const negative = ticker.change.startsWith('-');
-  change.textContent = `${negative ? '' : '+'}${grouped(ticker.change)}${percent}`;
-  change.dataset.direction = negative ? 'down' : ticker.change === '0' ? '' : 'up';
+  const sign = negative || /^0(\.0*)?$/.test(ticker.change) ? '' : '+';
+  change.textContent = `${sign}${grouped(ticker.change)}${percent}`;
+  change.dataset.direction = negative ? 'down' : sign ? 'up' : '';
 }
