@@ -10,7 +10,8 @@
 //
 // Run: cd web && npm ci && node --test tests/
 // Env: PINWHEEL_BIN (default ../target/debug/pinwheel), CHROMIUM (default /usr/bin/chromium),
-//      SCREENSHOT_PATH (default ../docs/screenshot.png), CI=true makes a missing Chromium fatal.
+//      SCREENSHOT_PATH (default docs/screenshot.png in the repository), CI=true makes a missing
+//      Chromium or binary fatal.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPO = path.resolve(WEB, '..');
 const BIN = process.env.PINWHEEL_BIN ? path.resolve(process.env.PINWHEEL_BIN) : path.join(REPO, 'target/debug/pinwheel');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SCREENSHOT = path.resolve(REPO, process.env.SCREENSHOT_PATH || 'docs/screenshot.png');
+const SCREENSHOT = process.env.SCREENSHOT_PATH ? path.resolve(process.env.SCREENSHOT_PATH) : path.join(REPO, 'docs/screenshot.png');
 const IN_CI = process.env.CI === 'true';
 const CHROMIUM_ARGS = [
   '--headless',
