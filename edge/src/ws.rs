@@ -366,13 +366,32 @@ impl Session {
         let Some(entry) = self.depth_from.iter_mut().find(|(m, _)| *m == delta.market) else {
             return Ok(());
         };
-        if entry.1.is_some_and(|from| delta.update_id <= from) {
-            return Ok(());
-        }
-        entry.1 = Some(delta.update_id);
         let Some(market) = self.state.market_by_id(delta.market) else {
             return Ok(());
         };
+        let Some(from) = entry.1 else {
+            // The snapshot was of an empty book, which carries no update id: send a fresh
+            // snapshot (the local book already holds this delta) so the client has a baseline.
+            let limit = self.state.link.market_data.depth_limit() as usize;
+            let local = self
+                .state
+                .link
+                .market_data
+                .with(delta.market, |s| s.ready.then(|| s.book.snapshot(limit)))
+                .flatten();
+            let Some(snapshot) = local.filter(|s| s.update_id.is_some()) else {
+                return Ok(());
+            };
+            entry.1 = snapshot.update_id;
+            let mut data = depth_json(&self.state, market, &snapshot);
+            data["type"] = json!("snapshot");
+            return self
+                .push(json!({ "stream": format!("depth@{}", market.symbol), "data": data }));
+        };
+        if delta.update_id <= from {
+            return Ok(());
+        }
+        entry.1 = Some(delta.update_id);
         let (base, quote) = self.state.assets_of(market);
         let level = json!([
             price_text(delta.price, market, quote),
@@ -383,7 +402,8 @@ impl Session {
         } else {
             (vec![], vec![level])
         };
-        let data = json!({ "type": "update", "symbol": market.symbol, "sequence": delta.update_id, "bids": bids, "asks": asks });
+        let data = json!({ "type": "update", "symbol": market.symbol, "sequence": delta.update_id,
+                           "prevSequence": delta.update_id - 1, "bids": bids, "asks": asks });
         self.push(json!({ "stream": format!("depth@{}", market.symbol), "data": data }))
     }
 
