@@ -87,7 +87,55 @@ pub async fn metrics(State(state): State<Shared>) -> impl IntoResponse {
         "1 when the engine's heartbeat is recent.",
         state.link.engine_alive() as u64,
     );
+    engine_counters(&state, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// The engine's own counters (commands by kind, rejects by reason, events, poll gap).
+fn engine_counters(state: &Shared, out: &mut String) {
+    use pinwheel_engine::message::{CommandKind, RejectReason};
+    use std::fmt::Write;
+    let mut slot = state.engine_counters.lock().expect("counters lock");
+    if slot.is_none() {
+        let path = state.config.run_dir.join("counters");
+        *slot = pinwheel_engine::shared_counters::SharedCounters::open(&path).ok();
+    }
+    let Some(shared) = slot.as_ref() else {
+        return;
+    };
+    let counters = shared.get();
+    out.push_str("# HELP pinwheel_engine_commands_total Commands the engine applied, by kind.\n# TYPE pinwheel_engine_commands_total counter\n");
+    for kind in CommandKind::ALL {
+        let _ = writeln!(
+            out,
+            "pinwheel_engine_commands_total{{kind=\"{kind:?}\"}} {}",
+            counters.command_count(kind as u8)
+        );
+    }
+    out.push_str("# HELP pinwheel_engine_rejects_total Commands the engine rejected, by reason.\n# TYPE pinwheel_engine_rejects_total counter\n");
+    for reason in RejectReason::ALL {
+        let _ = writeln!(
+            out,
+            "pinwheel_engine_rejects_total{{reason=\"{reason:?}\"}} {}",
+            counters.reject_count(reason)
+        );
+    }
+    let events = counters.events.load(Ordering::Relaxed);
+    write_metric(
+        out,
+        "pinwheel_engine_events_total",
+        "counter",
+        "Events the engine emitted.",
+        events,
+    );
+    let gap = counters.max_poll_gap_ns.load(Ordering::Relaxed);
+    write_metric(
+        out,
+        "pinwheel_engine_max_poll_gap_ns",
+        "gauge",
+        "Longest gap between two polls of the input rings.",
+        gap,
+    );
 }
 
 /// `GET /api/v1/openapi.json`.

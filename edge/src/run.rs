@@ -91,6 +91,7 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
         ip_limits: RateLimiter::new(config.rate_limit_per_ip),
         api_keys: Mutex::new(HashMap::new()),
         metrics: Metrics::default(),
+        engine_counters: Mutex::new(None),
         tokens,
         table,
         link,

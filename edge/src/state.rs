@@ -42,6 +42,8 @@ pub struct AppState {
     pub api_keys: Mutex<HashMap<[u8; 16], KnownKey>>,
     /// Request counters and latencies.
     pub metrics: Metrics,
+    /// The engine's counters in `<run_dir>/counters`, mapped on first use.
+    pub engine_counters: Mutex<Option<pinwheel_engine::shared_counters::SharedCounters>>,
 }
 
 /// Handlers' state handle.

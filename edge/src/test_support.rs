@@ -52,6 +52,7 @@ pub fn state_with(sink: RecordingSink, config: EdgeConfig) -> Arc<AppState> {
         ip_limits: RateLimiter::new(config.rate_limit_per_ip),
         api_keys: Mutex::new(HashMap::new()),
         metrics: Metrics::default(),
+        engine_counters: Mutex::new(None),
         table,
         link,
         config,
