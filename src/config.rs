@@ -33,6 +33,8 @@ pub struct Config {
     pub journal: JournalSection,
     /// Core pinning.
     pub pinning: Pinning,
+    /// Gateway settings (`[edge]`); directories, wait, durability and markets come from the top level.
+    pub edge: pinwheel_edge::EdgeConfig,
     /// `pinwheel up` settings.
     pub up: UpSection,
 }
@@ -49,6 +51,7 @@ impl Default for Config {
             engine: EngineConfig::default(),
             journal: JournalSection::default(),
             pinning: Pinning::default(),
+            edge: pinwheel_edge::EdgeConfig::default(),
             up: UpSection::default(),
         }
     }

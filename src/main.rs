@@ -30,6 +30,14 @@ enum Role {
         #[arg(long)]
         core: Option<usize>,
     },
+    /// Run an HTTP + WebSocket edge (several may run at once on one engine).
+    Edge {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Port to listen on (overrides [edge] port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Start engine, edges, feed and snapshot follower; supervise them.
     Up(up::UpArgs),
     /// Journal tools: verify, inspect, replay (and the snapshot follower).
@@ -74,6 +82,7 @@ fn init_tracing() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Role::Engine { common, core } => run_engine(&common, core),
+        Role::Edge { common, port } => run_edge(&common, port),
         Role::Up(args) => up::run(&args),
         Role::Journal { command } => journal_cmd::run(&command),
         Role::Bench { command } => run_bench(&command),
@@ -98,6 +107,21 @@ fn run_engine(common: &CommonArgs, core: Option<usize>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&hot.data_dir)?;
     let stop = stop_flag()?;
     pinwheel_engine::hot_loop::run(&hot, &config.engine, &stop)
+}
+
+fn run_edge(common: &CommonArgs, port: Option<u16>) -> anyhow::Result<()> {
+    let config = Config::load(common)?;
+    let mut edge = config.edge.clone();
+    if let Some(port) = port {
+        edge.port = port;
+    }
+    edge.run_dir = config.run_dir();
+    edge.data_dir = config.data_dir.clone();
+    edge.wait = config.wait_strategy()?;
+    edge.durability = config.durability.clone();
+    edge.questdb = config.questdb.clone();
+    edge.engine = config.engine.clone();
+    pinwheel_edge::run(edge)
 }
 
 fn run_bench(command: &Bench) -> anyhow::Result<()> {
