@@ -1,0 +1,174 @@
+//! `pinwheel feed`: follow the engine's output ring and ship every trade to QuestDB.
+//!
+//! Order of work, so that no trade is ever missing: attach to the ring first (it keeps what
+//! is published from now on), then replay the journal to its end (the engine journals a
+//! command before it publishes its events, so the journal covers everything before the
+//! attach point), then read the ring. The shipper skips trades at or below the highest id it
+//! has, so the overlap costs nothing. A lap repeats the journal step.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use pinwheel_engine::config::MarketTable;
+use pinwheel_engine::message::{Event, RECORD_SIZE};
+use pinwheel_ring::{output_path, BroadcastReader, RingError, WaitStrategy, Waiter};
+use tracing::{info, warn};
+
+use crate::catch_up::JournalCatchUp;
+use crate::config::FeedConfig;
+use crate::shipper::{ShipperConfig, TradeShipper};
+use crate::status::FeedStatus;
+use crate::trade_row::TradeRow;
+
+/// How often the metrics file is rewritten.
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+/// How long one attempt to attach to the output ring waits for the file.
+const ATTACH_WAIT: Duration = Duration::from_secs(1);
+
+/// Runs the feed until SIGTERM or SIGINT (then flushes what it holds and returns).
+pub fn run(config: FeedConfig) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    run_until(config, stop, Arc::new(FeedStatus::default()))
+}
+
+/// Runs the feed until `stop` is set; `status` is updated as it goes (tests, benches).
+pub fn run_until(
+    config: FeedConfig,
+    stop: Arc<AtomicBool>,
+    status: Arc<FeedStatus>,
+) -> anyhow::Result<()> {
+    let Some(questdb) = config.questdb.clone() else {
+        info!(
+            "feed: no QuestDB configured (feed.questdb); the edges keep the embedded candle store"
+        );
+        return Ok(());
+    };
+    let wait: WaitStrategy = config
+        .wait
+        .parse()
+        .map_err(|e| anyhow::anyhow!("feed.wait: {e}"))?;
+    if config.batch_rows == 0 {
+        bail!("feed.batch_rows must be positive");
+    }
+    let table = MarketTable::resolve(&config.engine).context("market configuration")?;
+    let symbols = table.markets.iter().map(|m| m.symbol.clone()).collect();
+    let shipper_config = ShipperConfig {
+        questdb,
+        table: config.table.clone(),
+        batch_rows: config.batch_rows,
+        batch_interval: config.batch_interval(),
+    };
+    let mut shipper = TradeShipper::connect(shipper_config, symbols, status.clone(), stop.clone())?;
+    let mut journal = JournalCatchUp::new(&config.data_dir, table, config.engine.capacity.clone());
+    let Some(mut reader) = attach(&config.run_dir, &stop)? else {
+        return Ok(());
+    };
+    catch_up(&mut journal, &mut shipper, &stop)?;
+    follow(
+        &mut reader,
+        &mut journal,
+        &mut shipper,
+        &config.run_dir,
+        wait,
+        &stop,
+        &status,
+    )?;
+    shipper.flush()?;
+    status.write_to(&config.run_dir).ok();
+    info!(cursor = ?shipper.cursor(), "feed: stopped");
+    Ok(())
+}
+
+/// Attaches at the ring's end, waiting (in bounded steps, logged once) for the engine to
+/// create it. None when stopped first.
+fn attach(run_dir: &Path, stop: &AtomicBool) -> anyhow::Result<Option<BroadcastReader>> {
+    let path = output_path(run_dir);
+    let mut logged = false;
+    while !stop.load(Relaxed) {
+        match BroadcastReader::attach_waiting(&path, 0, ATTACH_WAIT) {
+            Ok(mut reader) => {
+                reader.skip_to_latest();
+                anyhow::ensure!(
+                    reader.record_size() == RECORD_SIZE,
+                    "{} carries {}-byte records, not Pinwheel events",
+                    path.display(),
+                    reader.record_size()
+                );
+                return Ok(Some(reader));
+            }
+            Err(RingError::Timeout { .. }) => {
+                if !logged {
+                    info!(path = %path.display(), "feed: waiting for the engine's output ring");
+                    logged = true;
+                }
+            }
+            Err(error) => return Err(error).context("attaching to the output ring"),
+        }
+    }
+    Ok(None)
+}
+
+fn catch_up(
+    journal: &mut JournalCatchUp,
+    shipper: &mut TradeShipper,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let cursor = shipper.cursor();
+    journal.run(cursor.trade_id, cursor.sequence, stop, |trade| {
+        shipper.push(trade)?;
+        Ok(())
+    })?;
+    shipper.flush()?;
+    Ok(())
+}
+
+fn follow(
+    reader: &mut BroadcastReader,
+    journal: &mut JournalCatchUp,
+    shipper: &mut TradeShipper,
+    run_dir: &Path,
+    wait: WaitStrategy,
+    stop: &AtomicBool,
+    status: &FeedStatus,
+) -> anyhow::Result<()> {
+    let mut waiter = Waiter::new(wait);
+    let mut record = [0u8; RECORD_SIZE];
+    let mut metrics_due = Instant::now();
+    while !stop.load(Relaxed) {
+        match reader.try_next(&mut record) {
+            Ok(Some(_)) => {
+                waiter.reset();
+                let event = Event::from_bytes(&record);
+                status.seen_sequence.fetch_max(event.head.sequence, Relaxed);
+                if let Some(trade) = TradeRow::from_event(&event) {
+                    shipper.push(&trade)?;
+                }
+            }
+            Ok(None) => {
+                shipper.poll()?;
+                if Instant::now() >= metrics_due {
+                    metrics_due = Instant::now() + METRICS_EVERY;
+                    if let Err(error) = status.write_to(run_dir) {
+                        warn!(%error, "feed: cannot write the metrics file");
+                    }
+                }
+                waiter.idle();
+            }
+            Err(lapped) => {
+                status.laps_total.fetch_add(1, Relaxed);
+                warn!(
+                    ?lapped,
+                    "feed: lapped by the output ring; catching up from the journal"
+                );
+                catch_up(journal, shipper, stop)?;
+            }
+        }
+    }
+    Ok(())
+}
