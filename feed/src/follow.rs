@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::message::{Event, RECORD_SIZE};
+use pinwheel_journal::DurableCursor;
 use pinwheel_ring::{output_path, BroadcastReader, RingError, WaitStrategy, Waiter};
 use tracing::{info, warn};
 
@@ -69,6 +70,13 @@ pub fn run_until(
     let Some(mut reader) = attach(&config.run_dir, &stop)? else {
         return Ok(());
     };
+    // The engine creates the durable cursor before its output ring.
+    match DurableCursor::open(&config.run_dir) {
+        Ok(durable) => shipper.gate_on(durable),
+        Err(error) => {
+            warn!(%error, "feed: no durable cursor; shipping trades without waiting for the journal")
+        }
+    }
     catch_up(&mut journal, &mut shipper, &stop)?;
     follow(
         &mut reader,

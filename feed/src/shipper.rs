@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pinwheel_journal::DurableCursor;
 use questdb::ingress::{Buffer, Sender, TimestampNanos};
 use tracing::{info, warn};
 
@@ -22,6 +23,8 @@ pub const MIN_BACKOFF: Duration = Duration::from_millis(50);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Longest one ILP request may take before it counts as failed (and is retried).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A batch waiting this long for the journal to make it durable is logged (once).
+pub const DURABILITY_WARN_AFTER: Duration = Duration::from_secs(5);
 
 /// Where and how to ship.
 #[derive(Clone, Debug)]
@@ -57,6 +60,7 @@ pub struct TradeShipper {
     link: Link,
     status: Arc<FeedStatus>,
     stop: Arc<AtomicBool>,
+    durable: Option<DurableCursor>,
 }
 
 impl TradeShipper {
@@ -91,6 +95,7 @@ impl TradeShipper {
             link: Link::Unknown,
             status,
             stop,
+            durable: None,
         };
         shipper.cursor = shipper.retry("reading the cursor", |s| {
             ensure_table(&s.http, &s.config.table)?;
@@ -105,6 +110,13 @@ impl TradeShipper {
             "feed: shipping resumes after the cursor read back from QuestDB"
         );
         Ok(shipper)
+    }
+
+    /// Ships a trade only once the journal made its command durable: a trade the engine
+    /// published but lost in a crash (async durability) would otherwise sit in QuestDB under
+    /// an id the restarted engine gives to another trade.
+    pub fn gate_on(&mut self, durable: DurableCursor) {
+        self.durable = Some(durable);
     }
 
     /// The highest trade id and sequence QuestDB acknowledged.
@@ -156,6 +168,7 @@ impl TradeShipper {
             return Ok(());
         }
         let rows = self.buffer.row_count() as u64;
+        self.wait_durable(self.batch_last.sequence)?;
         self.retry("sending trades", |s| {
             s.sender
                 .flush_and_keep(&s.buffer)
@@ -167,6 +180,28 @@ impl TradeShipper {
         self.status.oldest_unshipped_ns.store(0, Relaxed);
         self.status.shipped_total.fetch_add(rows, Relaxed);
         self.publish_cursor();
+        Ok(())
+    }
+
+    fn wait_durable(&self, sequence: u64) -> Result<()> {
+        let Some(durable) = &self.durable else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let mut warned = false;
+        while !durable.wait_for(sequence, Duration::from_millis(100)) {
+            if self.stop.load(Relaxed) {
+                return Err(FeedError::Stopped);
+            }
+            if !warned && started.elapsed() >= DURABILITY_WARN_AFTER {
+                warn!(
+                    sequence,
+                    durable = durable.get(),
+                    "feed: waiting for the journal to make trades durable before shipping them"
+                );
+                warned = true;
+            }
+        }
         Ok(())
     }
 

@@ -141,3 +141,53 @@ fn killed_shipper_restarts_exactly_once() {
     );
     assert_eq!(read_back(&http, "trades_killed"), expected_rows(&trades));
 }
+
+#[test]
+fn trades_wait_for_the_journal_to_make_them_durable() {
+    use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter};
+    let Some(server) = server() else { return };
+    let dirs = tempfile::tempdir().unwrap();
+    let run_dir = dirs.path().join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    DurableCursor::create(&run_dir).unwrap(); // durable sequence 0
+    let config = ShipperConfig {
+        questdb: server.url.clone(),
+        table: "trades_gated".into(),
+        batch_rows: 10,
+        batch_interval: Duration::from_millis(10),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut shipper =
+        TradeShipper::connect(config, symbols(), Arc::new(FeedStatus::default()), stop).unwrap();
+    shipper.gate_on(DurableCursor::open(&run_dir).unwrap());
+    let trades = synthetic_trades(5, START_NS, 3);
+    let last_sequence = trades.last().unwrap().sequence;
+    let shipping = std::thread::spawn(move || {
+        for trade in &trades {
+            shipper.push(trade).unwrap();
+        }
+        shipper.flush().unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let http = server.http();
+    assert_eq!(
+        count_rows(&http, "trades_gated"),
+        0,
+        "shipped before durable"
+    );
+    assert!(!shipping.is_finished());
+    // A journal opened past those sequences publishes them as durable.
+    let journal = JournalConfig::new(dirs.path().join("journal"), Durability::Async);
+    let writer = JournalWriter::open(
+        &journal,
+        DurableCursor::open(&run_dir).unwrap(),
+        last_sequence + 1,
+    )
+    .unwrap();
+    shipping.join().unwrap();
+    assert_eq!(
+        wait_for_rows(&http, "trades_gated", 5, Duration::from_secs(30)),
+        5
+    );
+    writer.close().unwrap();
+}
