@@ -303,7 +303,7 @@ fn wait_attached(
     feed: &std::thread::JoinHandle<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    // The feed creates its table once connected, then attaches to the ring right away.
+    // The feed attaches to the ring first, then creates its table.
     while http.exec(&format!("SELECT count() FROM {table}")).is_err() {
         anyhow::ensure!(!feed.is_finished(), "the feed stopped before attaching");
         anyhow::ensure!(Instant::now() < deadline, "the feed did not start in 60 s");

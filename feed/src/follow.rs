@@ -65,18 +65,25 @@ pub fn run_until(
         batch_rows: config.batch_rows,
         batch_interval: config.batch_interval(),
     };
-    let mut shipper = TradeShipper::connect(shipper_config, symbols, status.clone(), stop.clone())?;
     let mut journal = JournalCatchUp::new(&config.data_dir, table, config.engine.capacity.clone());
     let Some(mut reader) = attach(&config.run_dir, &stop)? else {
         return Ok(());
     };
     // The engine creates the durable cursor before its output ring.
-    match DurableCursor::open(&config.run_dir) {
-        Ok(durable) => shipper.gate_on(durable),
+    let durable = match DurableCursor::open(&config.run_dir) {
+        Ok(durable) => Some(durable),
         Err(error) => {
-            warn!(%error, "feed: no durable cursor; shipping trades without waiting for the journal")
+            warn!(%error, "feed: no durable cursor; shipping trades without waiting for the journal");
+            None
         }
-    }
+    };
+    let mut shipper = TradeShipper::connect_gated(
+        shipper_config,
+        symbols,
+        status.clone(),
+        stop.clone(),
+        durable,
+    )?;
     catch_up(&mut journal, &mut shipper, &stop)?;
     follow(
         &mut reader,

@@ -15,6 +15,7 @@ pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod follow;
+pub mod ilp_link;
 pub mod interval;
 pub mod pipeline;
 pub mod questdb_candles;

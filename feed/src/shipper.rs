@@ -9,22 +9,14 @@ use std::time::{Duration, Instant};
 
 use pinwheel_journal::DurableCursor;
 use questdb::ingress::{Buffer, Sender, TimestampNanos};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::error::{FeedError, Result};
+use crate::ilp_link::{Batch, Link, SenderThread, REQUEST_TIMEOUT};
 use crate::questdb_http::QuestDbHttp;
 use crate::schema::{ensure_table, read_cursor, Cursor};
 use crate::status::FeedStatus;
 use crate::trade_row::{side_name, TradeRow};
-
-/// First retry delay after a failure; doubles up to [`MAX_BACKOFF`].
-pub const MIN_BACKOFF: Duration = Duration::from_millis(50);
-/// Longest retry delay.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Longest one ILP request may take before it counts as failed (and is retried).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// A batch waiting this long for the journal to make it durable is logged (once).
-pub const DURABILITY_WARN_AFTER: Duration = Duration::from_secs(5);
 
 /// Where and how to ship.
 #[derive(Clone, Debug)]
@@ -39,84 +31,87 @@ pub struct ShipperConfig {
     pub batch_interval: Duration,
 }
 
-/// Whether QuestDB took the last request; changes are logged once each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Link {
-    Unknown,
-    Up,
-    Down,
-}
-
-/// The shipping state: one open batch, the acknowledged cursor, the link state.
+/// The batch being filled, the one in flight, and the acknowledged cursor.
 pub struct TradeShipper {
     config: ShipperConfig,
-    http: QuestDbHttp,
-    sender: Sender,
-    buffer: Buffer,
     symbols: Vec<String>,
-    cursor: Cursor,
+    /// The batch being filled.
+    buffer: Buffer,
+    /// An empty buffer to swap in, None while its batch is in flight.
+    spare: Option<Buffer>,
+    /// Last trade of the batch in flight and its row count.
+    in_flight: Option<(Cursor, u64)>,
     batch_last: Cursor,
-    batch_started: Option<Instant>,
-    link: Link,
+    batch_started: Option<(Instant, u64)>,
+    cursor: Cursor,
     status: Arc<FeedStatus>,
-    stop: Arc<AtomicBool>,
-    durable: Option<DurableCursor>,
+    sender: SenderThread,
+}
+
+fn sender_conf(http: &QuestDbHttp) -> String {
+    format!(
+        "http::addr={};protocol_version=2;retry_timeout=0;request_timeout={};",
+        http.host_port(),
+        REQUEST_TIMEOUT.as_millis()
+    )
 }
 
 impl TradeShipper {
     /// Connects: creates the table if missing and reads the cursor back, waiting with
-    /// backoff while QuestDB is unreachable (until `stop` is set).
-    /// `symbols[market_id]` names each market.
+    /// backoff while QuestDB is unreachable (until `stop` is set). `symbols[market_id]`
+    /// names each market.
     pub fn connect(
         config: ShipperConfig,
         symbols: Vec<String>,
         status: Arc<FeedStatus>,
         stop: Arc<AtomicBool>,
     ) -> Result<Self> {
+        Self::connect_gated(config, symbols, status, stop, None)
+    }
+
+    /// Like [`TradeShipper::connect`], shipping a trade only once the journal made its
+    /// command durable (`durable`): a trade the engine published but lost in a crash (async
+    /// durability) would otherwise sit in QuestDB under an id the restarted engine gives to
+    /// another trade.
+    pub fn connect_gated(
+        config: ShipperConfig,
+        symbols: Vec<String>,
+        status: Arc<FeedStatus>,
+        stop: Arc<AtomicBool>,
+        durable: Option<DurableCursor>,
+    ) -> Result<Self> {
         assert!(config.batch_rows > 0, "batch_rows must be positive");
         let http = QuestDbHttp::new(&config.questdb)?;
-        let conf = format!(
-            "http::addr={};protocol_version=2;retry_timeout=0;request_timeout={};",
-            http.host_port(),
-            REQUEST_TIMEOUT.as_millis()
-        );
-        let sender = Sender::from_conf(&conf)
-            .map_err(|e| FeedError::QuestDb(format!("ILP sender for {conf}: {e}")))?;
-        let buffer = sender.new_buffer();
-        let mut shipper = Self {
-            config,
-            http,
-            sender,
-            buffer,
-            symbols,
-            cursor: Cursor::default(),
-            batch_last: Cursor::default(),
-            batch_started: None,
-            link: Link::Unknown,
-            status,
-            stop,
-            durable: None,
-        };
-        shipper.cursor = shipper.retry("reading the cursor", |s| {
-            ensure_table(&s.http, &s.config.table)?;
-            read_cursor(&s.http, &s.config.table)
+        let sender = Sender::from_conf(sender_conf(&http))
+            .map_err(|e| FeedError::QuestDb(format!("ILP sender for {}: {e}", config.questdb)))?;
+        let (buffer, spare) = (sender.new_buffer(), sender.new_buffer());
+        let stops = [stop, Arc::new(AtomicBool::new(false))];
+        let mut link = Link::new(&config.questdb, status.clone(), stops.clone());
+        let cursor = link.retry("reading the cursor", || {
+            ensure_table(&http, &config.table)?;
+            read_cursor(&http, &config.table)
         })?;
-        shipper.batch_last = shipper.cursor;
+        let [_, own_stop] = stops;
+        let shipper = Self {
+            sender: SenderThread::start(sender, link, durable, own_stop)?,
+            config,
+            symbols,
+            buffer,
+            spare: Some(spare),
+            in_flight: None,
+            batch_last: cursor,
+            batch_started: None,
+            cursor,
+            status,
+        };
         shipper.publish_cursor();
         info!(
             table = %shipper.config.table,
-            trade_id = shipper.cursor.trade_id,
-            sequence = shipper.cursor.sequence,
+            trade_id = cursor.trade_id,
+            sequence = cursor.sequence,
             "feed: shipping resumes after the cursor read back from QuestDB"
         );
         Ok(shipper)
-    }
-
-    /// Ships a trade only once the journal made its command durable: a trade the engine
-    /// published but lost in a crash (async durability) would otherwise sit in QuestDB under
-    /// an id the restarted engine gives to another trade.
-    pub fn gate_on(&mut self, durable: DurableCursor) {
-        self.durable = Some(durable);
     }
 
     /// The highest trade id and sequence QuestDB acknowledged.
@@ -129,8 +124,9 @@ impl TradeShipper {
         self.buffer.row_count()
     }
 
-    /// Adds a trade to the batch (skipping it when at or below the cursor: already shipped)
-    /// and sends the batch when full. Returns whether the trade was new.
+    /// Adds a trade to the batch (skipping it when at or below the last one taken: already
+    /// shipped) and hands the batch to the sender thread when full. Returns whether the
+    /// trade was new.
     pub fn push(&mut self, trade: &TradeRow) -> Result<bool> {
         if trade.trade_id <= self.batch_last.trade_id {
             return Ok(false);
@@ -141,68 +137,85 @@ impl TradeShipper {
             sequence: trade.sequence,
         };
         if self.batch_started.is_none() {
-            self.batch_started = Some(Instant::now());
-            self.status
-                .oldest_unshipped_ns
-                .store(trade.timestamp_ns as u64, Relaxed);
+            self.batch_started = Some((Instant::now(), trade.timestamp_ns as u64));
+            if self.in_flight.is_none() {
+                self.status
+                    .oldest_unshipped_ns
+                    .store(trade.timestamp_ns as u64, Relaxed);
+            }
         }
         if self.buffer.row_count() >= self.config.batch_rows {
-            self.flush()?;
+            self.dispatch()?;
         }
         Ok(true)
     }
 
-    /// Sends the batch if its oldest row has waited `batch_interval`.
+    /// Takes in an acknowledgement if one arrived, and hands the batch over if its oldest
+    /// row has waited `batch_interval`.
     pub fn poll(&mut self) -> Result<()> {
+        if self.in_flight.is_some() {
+            if let Some(done) = self.sender.try_collect() {
+                self.acknowledged(done?);
+            }
+        }
         match self.batch_started {
-            Some(started) if started.elapsed() >= self.config.batch_interval => self.flush(),
+            Some((started, _)) if started.elapsed() >= self.config.batch_interval => {
+                self.dispatch()
+            }
             _ => Ok(()),
         }
     }
 
-    /// Sends the batch now, retrying with backoff until QuestDB acknowledges it or `stop`
-    /// is set (then the batch is lost from memory but not from the journal: the cursor did
-    /// not move, so the next start ships it again).
+    /// Sends everything taken so far and waits until QuestDB acknowledged it, retrying with
+    /// backoff, or until `stop` is set (then `Err(Stopped)`: the rows are lost from memory,
+    /// not from the journal; the cursor did not move, so the next start ships them again).
     pub fn flush(&mut self) -> Result<()> {
-        if self.buffer.is_empty() {
+        self.dispatch()?;
+        self.wait_in_flight()
+    }
+
+    /// Hands the open batch to the sender thread, first waiting for the one in flight.
+    fn dispatch(&mut self) -> Result<()> {
+        if self.batch_started.is_none() {
             return Ok(());
         }
+        self.wait_in_flight()?;
         let rows = self.buffer.row_count() as u64;
-        self.wait_durable(self.batch_last.sequence)?;
-        self.retry("sending trades", |s| {
-            s.sender
-                .flush_and_keep(&s.buffer)
-                .map_err(|e| FeedError::QuestDb(e.to_string()))
+        let spare = self
+            .spare
+            .take()
+            .expect("no batch in flight, so the spare is here");
+        let buffer = std::mem::replace(&mut self.buffer, spare);
+        self.sender.send(Batch {
+            buffer,
+            last: self.batch_last,
         })?;
-        self.buffer.clear();
+        self.in_flight = Some((self.batch_last, rows));
         self.batch_started = None;
-        self.cursor = self.batch_last;
-        self.status.oldest_unshipped_ns.store(0, Relaxed);
-        self.status.shipped_total.fetch_add(rows, Relaxed);
-        self.publish_cursor();
         Ok(())
     }
 
-    fn wait_durable(&self, sequence: u64) -> Result<()> {
-        let Some(durable) = &self.durable else {
-            return Ok(());
-        };
-        let started = Instant::now();
-        let mut warned = false;
-        while !durable.wait_for(sequence, Duration::from_millis(100)) {
-            if self.stop.load(Relaxed) {
-                return Err(FeedError::Stopped);
-            }
-            if !warned && started.elapsed() >= DURABILITY_WARN_AFTER {
-                warn!(
-                    sequence,
-                    durable = durable.get(),
-                    "feed: waiting for the journal to make trades durable before shipping them"
-                );
-                warned = true;
-            }
+    fn wait_in_flight(&mut self) -> Result<()> {
+        if self.in_flight.is_some() {
+            let batch = self.sender.collect()?;
+            self.acknowledged(batch);
         }
         Ok(())
+    }
+
+    fn acknowledged(&mut self, batch: Batch) {
+        let (last, rows) = self
+            .in_flight
+            .take()
+            .expect("an acknowledgement answers a batch");
+        debug_assert_eq!(last, batch.last);
+        debug_assert!(batch.buffer.is_empty());
+        self.spare = Some(batch.buffer);
+        self.cursor = last;
+        let oldest = self.batch_started.map_or(0, |(_, first_ns)| first_ns);
+        self.status.oldest_unshipped_ns.store(oldest, Relaxed);
+        self.status.shipped_total.fetch_add(rows, Relaxed);
+        self.publish_cursor();
     }
 
     fn append(&mut self, trade: &TradeRow) -> Result<()> {
@@ -235,58 +248,5 @@ impl TradeShipper {
         self.status
             .shipped_sequence
             .store(self.cursor.sequence, Relaxed);
-    }
-
-    /// Runs `attempt` until it succeeds, sleeping with exponential backoff between tries;
-    /// logs when the link goes down and when it comes back, not on every try.
-    fn retry<T>(
-        &mut self,
-        what: &str,
-        mut attempt: impl FnMut(&mut Self) -> Result<T>,
-    ) -> Result<T> {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            match attempt(self) {
-                Ok(value) => {
-                    self.set_link(Link::Up, what, None);
-                    return Ok(value);
-                }
-                Err(error) => {
-                    self.status.flush_failures_total.fetch_add(1, Relaxed);
-                    self.set_link(Link::Down, what, Some(&error));
-                }
-            }
-            let deadline = Instant::now() + backoff;
-            while Instant::now() < deadline {
-                if self.stop.load(Relaxed) {
-                    return Err(FeedError::Stopped);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-
-    fn set_link(&mut self, link: Link, what: &str, error: Option<&FeedError>) {
-        if self.link == link {
-            return;
-        }
-        let questdb = self.http.base_url();
-        match (self.link, link) {
-            (Link::Down, Link::Up) => {
-                info!(%questdb, "feed: QuestDB is back; shipping the backlog")
-            }
-            (_, Link::Down) => warn!(
-                %questdb,
-                error = %error.map(ToString::to_string).unwrap_or_default(),
-                pending = self.buffer.row_count(),
-                "feed: QuestDB unavailable while {what}; keeping the cursor, retrying with backoff"
-            ),
-            _ => {}
-        }
-        self.link = link;
-        self.status
-            .questdb_up
-            .store(u64::from(link == Link::Up), Relaxed);
     }
 }

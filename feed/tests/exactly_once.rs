@@ -157,9 +157,10 @@ fn trades_wait_for_the_journal_to_make_them_durable() {
         batch_interval: Duration::from_millis(10),
     };
     let stop = Arc::new(AtomicBool::new(false));
+    let durable = Some(DurableCursor::open(&run_dir).unwrap());
+    let status = Arc::new(FeedStatus::default());
     let mut shipper =
-        TradeShipper::connect(config, symbols(), Arc::new(FeedStatus::default()), stop).unwrap();
-    shipper.gate_on(DurableCursor::open(&run_dir).unwrap());
+        TradeShipper::connect_gated(config, symbols(), status, stop, durable).unwrap();
     let trades = synthetic_trades(5, START_NS, 3);
     let last_sequence = trades.last().unwrap().sequence;
     let shipping = std::thread::spawn(move || {
