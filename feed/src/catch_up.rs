@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pinwheel_engine::config::{Capacity, MarketTable};
 use pinwheel_engine::message::{Command, Event, RECORD_SIZE};
 use pinwheel_engine::Engine;
-use pinwheel_journal::{latest_snapshot, JournalReader, JOURNAL_DIR, SNAPSHOT_DIR};
+use pinwheel_journal::{latest_snapshot, DurableCursor, JournalReader, JOURNAL_DIR, SNAPSHOT_DIR};
 use tracing::info;
 
 use crate::trade_row::TradeRow;
@@ -51,12 +51,19 @@ impl JournalCatchUp {
         self.replayed_to
     }
 
-    /// Applies every journaled command not applied yet and hands each trade with an id above
+    /// Applies journaled commands not applied yet, up to sequence `until` (inclusive;
+    /// `u64::MAX`: up to the journal's end) and hands each trade with an id above
     /// `after_trade_id` to `ship`. Returns how many it handed over.
+    ///
+    /// With `durable`, only durable commands are applied (an engine crash in async mode cuts
+    /// the rest and reuses their sequences); a finite `until` not yet durable is waited for,
+    /// in short steps, until `stop`.
     pub fn run(
         &mut self,
         after_trade_id: u64,
         after_sequence: u64,
+        until: u64,
+        durable: Option<&DurableCursor>,
         stop: &AtomicBool,
         mut ship: impl FnMut(&TradeRow) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64> {
@@ -72,7 +79,19 @@ impl JournalCatchUp {
         )?);
         bar.enable_steady_tick(Duration::from_millis(200));
         let (mut frames, mut shipped) = (0u64, 0u64);
-        while let Some(frame) = reader.next()? {
+        loop {
+            let limit = until.min(durable.map_or(u64::MAX, DurableCursor::get));
+            let Some(frame) = reader.next_at_most(limit)? else {
+                let waiting_for_durability = reader.stopped_at_limit()
+                    && limit < until
+                    && until != u64::MAX
+                    && !stop.load(Relaxed);
+                if waiting_for_durability {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                break;
+            };
             if frame.sequence <= self.replayed_to {
                 continue;
             }

@@ -6,7 +6,7 @@
 //! attach point), then read the ring. The shipper skips trades at or below the highest id it
 //! has, so the overlap costs nothing. A lap repeats the journal step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,8 +65,8 @@ pub fn run_until(
         batch_rows: config.batch_rows,
         batch_interval: config.batch_interval(),
     };
-    let mut journal = JournalCatchUp::new(&config.data_dir, table, config.engine.capacity.clone());
-    let Some(mut reader) = attach(&config.run_dir, &stop)? else {
+    let journal = JournalCatchUp::new(&config.data_dir, table, config.engine.capacity.clone());
+    let Some(reader) = attach(&config.run_dir, &stop)? else {
         return Ok(());
     };
     // The engine creates the durable cursor before its output ring.
@@ -77,26 +77,33 @@ pub fn run_until(
             None
         }
     };
-    let mut shipper = TradeShipper::connect_gated(
+    // The sender thread gates on its own view of the cursor; catch-up reads this one.
+    let shipper_durable = match &durable {
+        Some(_) => Some(DurableCursor::open(&config.run_dir)?),
+        None => None,
+    };
+    let shipper = TradeShipper::connect_gated(
         shipper_config,
         symbols,
         status.clone(),
         stop.clone(),
+        shipper_durable,
+    )?;
+    let mut feed = Feed {
+        reader,
+        journal,
+        shipper,
         durable,
-    )?;
-    catch_up(&mut journal, &mut shipper, &stop)?;
-    follow(
-        &mut reader,
-        &mut journal,
-        &mut shipper,
-        &config.run_dir,
-        wait,
-        &stop,
-        &status,
-    )?;
-    shipper.flush()?;
-    status.write_to(&config.run_dir).ok();
-    info!(cursor = ?shipper.cursor(), "feed: stopped");
+        run_dir: config.run_dir.clone(),
+        stop,
+        status,
+        check_gap: true,
+    };
+    feed.catch_up(u64::MAX)?;
+    feed.follow(wait)?;
+    feed.shipper.flush()?;
+    feed.status.write_to(&feed.run_dir).ok();
+    info!(cursor = ?feed.shipper.cursor(), "feed: stopped");
     Ok(())
 }
 
@@ -129,61 +136,89 @@ fn attach(run_dir: &Path, stop: &AtomicBool) -> anyhow::Result<Option<BroadcastR
     Ok(None)
 }
 
-fn catch_up(
-    journal: &mut JournalCatchUp,
-    shipper: &mut TradeShipper,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
-    let cursor = shipper.cursor();
-    journal.run(cursor.trade_id, cursor.sequence, stop, |trade| {
-        shipper.push(trade)?;
-        Ok(())
-    })?;
-    shipper.flush()?;
-    Ok(())
+/// The running feed: ring reader, journal catch-up, shipper.
+struct Feed {
+    reader: BroadcastReader,
+    journal: JournalCatchUp,
+    shipper: TradeShipper,
+    durable: Option<DurableCursor>,
+    run_dir: PathBuf,
+    stop: Arc<AtomicBool>,
+    status: Arc<FeedStatus>,
+    /// Set at start and after a lap: the next ring event tells whether the journal must
+    /// fill a gap before it.
+    check_gap: bool,
 }
 
-fn follow(
-    reader: &mut BroadcastReader,
-    journal: &mut JournalCatchUp,
-    shipper: &mut TradeShipper,
-    run_dir: &Path,
-    wait: WaitStrategy,
-    stop: &AtomicBool,
-    status: &FeedStatus,
-) -> anyhow::Result<()> {
-    let mut waiter = Waiter::new(wait);
-    let mut record = [0u8; RECORD_SIZE];
-    let mut metrics_due = Instant::now();
-    while !stop.load(Relaxed) {
-        match reader.try_next(&mut record) {
-            Ok(Some(_)) => {
-                waiter.reset();
-                let event = Event::from_bytes(&record);
-                status.seen_sequence.fetch_max(event.head.sequence, Relaxed);
-                if let Some(trade) = TradeRow::from_event(&event) {
-                    shipper.push(&trade)?;
-                }
-            }
-            Ok(None) => {
-                shipper.poll()?;
-                if Instant::now() >= metrics_due {
-                    metrics_due = Instant::now() + METRICS_EVERY;
-                    if let Err(error) = status.write_to(run_dir) {
-                        warn!(%error, "feed: cannot write the metrics file");
+impl Feed {
+    /// Ships every journaled trade above the cursor up to command `until`, waits for the
+    /// acknowledgement.
+    fn catch_up(&mut self, until: u64) -> anyhow::Result<()> {
+        let cursor = self.shipper.cursor();
+        let shipper = &mut self.shipper;
+        self.journal.run(
+            cursor.trade_id,
+            cursor.sequence,
+            until,
+            self.durable.as_ref(),
+            &self.stop,
+            |trade| {
+                shipper.push(trade)?;
+                Ok(())
+            },
+        )?;
+        self.shipper.flush()?;
+        Ok(())
+    }
+
+    /// After a start or a lap, the first event read from the ring may come after commands
+    /// the ring no longer holds: the journal supplies them, up to and including the event's
+    /// own command (whose earlier events may be gone too).
+    fn fill_gap_before(&mut self, sequence: u64) -> anyhow::Result<()> {
+        if !std::mem::take(&mut self.check_gap) || sequence <= self.journal.replayed_to() {
+            return Ok(());
+        }
+        self.catch_up(sequence)
+    }
+
+    /// Reads the ring until stopped; a lap sends it back to the journal.
+    fn follow(&mut self, wait: WaitStrategy) -> anyhow::Result<()> {
+        let mut waiter = Waiter::new(wait);
+        let mut record = [0u8; RECORD_SIZE];
+        let mut metrics_due = Instant::now();
+        while !self.stop.load(Relaxed) {
+            match self.reader.try_next(&mut record) {
+                Ok(Some(_)) => {
+                    waiter.reset();
+                    let event = Event::from_bytes(&record);
+                    self.fill_gap_before(event.head.sequence)?;
+                    self.status
+                        .seen_sequence
+                        .fetch_max(event.head.sequence, Relaxed);
+                    if let Some(trade) = TradeRow::from_event(&event) {
+                        self.shipper.push(&trade)?;
                     }
                 }
-                waiter.idle();
-            }
-            Err(lapped) => {
-                status.laps_total.fetch_add(1, Relaxed);
-                warn!(
-                    ?lapped,
-                    "feed: lapped by the output ring; catching up from the journal"
-                );
-                catch_up(journal, shipper, stop)?;
+                Ok(None) => {
+                    self.shipper.poll()?;
+                    if Instant::now() >= metrics_due {
+                        metrics_due = Instant::now() + METRICS_EVERY;
+                        if let Err(error) = self.status.write_to(&self.run_dir) {
+                            warn!(%error, "feed: cannot write the metrics file");
+                        }
+                    }
+                    waiter.idle();
+                }
+                Err(lapped) => {
+                    self.status.laps_total.fetch_add(1, Relaxed);
+                    warn!(
+                        ?lapped,
+                        "feed: lapped by the output ring; catching up from the journal"
+                    );
+                    self.check_gap = true;
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }

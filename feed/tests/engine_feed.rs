@@ -114,7 +114,7 @@ impl Market {
         );
         let mut trades = Vec::new();
         catch_up
-            .run(0, 0, &AtomicBool::new(false), |trade| {
+            .run(0, 0, u64::MAX, None, &AtomicBool::new(false), |trade| {
                 trades.push(*trade);
                 Ok(())
             })
