@@ -134,3 +134,33 @@ fn a_killed_writer_loses_nothing_it_reported_durable() {
         );
     }
 }
+
+#[test]
+fn a_failed_preparer_is_reported_and_the_writer_stops_instead_of_hanging() {
+    let dirs = TestDirs::new();
+    let mut writer = dirs.open_writer(Durability::Sync, 1);
+    let deadline = Instant::now() + WAIT;
+    while segments(&dirs.journal()).len() < 2 {
+        assert!(Instant::now() < deadline, "no prepared segment");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The journal directory disappears (a wrong cleanup, an unmounted disk).
+    std::fs::remove_dir_all(dirs.journal()).unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for sequence in 1..=1000u64 {
+            writer.append(sequence, 0, &payload_for(sequence));
+            writer.publish();
+        }
+    }));
+    let message = outcome.expect_err("the writer must stop once no segment can be made");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        text.contains("preparer") && text.contains("journal"),
+        "{text}"
+    );
+    let err = writer.health().expect_err("health reports the failure");
+    assert_eq!(err.code(), "journal_background");
+}

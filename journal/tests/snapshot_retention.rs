@@ -40,6 +40,17 @@ fn the_newest_snapshot_wins_and_a_leftover_temp_file_is_ignored() {
         report.snapshots.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
         vec![200, 100]
     );
+    // The next snapshot written clears the leftover.
+    write_snapshot(&snapshots, 300, 33, b"newer state").unwrap();
+    let names: Vec<_> = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|name| name.ends_with(".snap")),
+        "{names:?}"
+    );
+    assert_eq!(latest_snapshot(&snapshots).unwrap().unwrap().sequence, 300);
 }
 
 fn retention_removes_only_covered_segments(policy: Retention) {
