@@ -148,6 +148,26 @@ impl EmbeddedStore {
         true
     }
 
+    /// Rebuilds the store from the journal in `<data_dir>/journal` (replayed through a fresh
+    /// engine with the engine's configuration). Attach to the output ring first, then call
+    /// this, then apply the ring's trades: the overlap is ignored by trade id. Returns the
+    /// number of trades applied.
+    pub fn rebuild_from_journal(
+        &self,
+        data_dir: &std::path::Path,
+        config: &pinwheel_engine::config::EngineConfig,
+    ) -> anyhow::Result<u64> {
+        let table = MarketTable::resolve(config)
+            .map_err(|e| anyhow::anyhow!("market configuration: {e}"))?;
+        let mut replay =
+            crate::catch_up::JournalCatchUp::new(data_dir, table, config.capacity.clone());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        replay.run(0, 0, u64::MAX, None, &stop, |trade| {
+            self.apply(trade);
+            Ok(())
+        })
+    }
+
     /// Klines of `market`; same contract as the QuestDB back-end.
     pub fn klines(
         &self,

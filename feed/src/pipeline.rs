@@ -13,6 +13,8 @@ use pinwheel_engine::Engine;
 use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, JOURNAL_DIR};
 use pinwheel_ring::{ensure_run_dir, output_path, BroadcastWriter};
 
+use crate::trade_row::TradeRow;
+
 /// Journal segment size used by the pipeline (small: tests make many short journals).
 const SEGMENT_SIZE: u64 = 16 << 20;
 
@@ -136,7 +138,7 @@ impl EnginePipeline {
         taker_side: Side,
         price: i64,
         quantity: i64,
-    ) -> anyhow::Result<Trade> {
+    ) -> anyhow::Result<TradeRow> {
         let maker_side = match taker_side {
             Side::Buy => Side::Sell,
             Side::Sell => Side::Buy,
@@ -145,8 +147,7 @@ impl EnginePipeline {
         let events = self.limit(taker, market, taker_side, price, quantity);
         events
             .iter()
-            .find(|event| event.head.kind == EventKind::Trade as u8)
-            .map(|event| event.body::<Trade>())
+            .find_map(TradeRow::from_event)
             .context("the crossing order did not trade (balances or capacity?)")
     }
 

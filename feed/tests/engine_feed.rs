@@ -15,7 +15,7 @@ use pinwheel_engine::config::{Capacity, EngineConfig};
 use pinwheel_engine::message::Side;
 use pinwheel_feed::pipeline::EnginePipeline;
 use pinwheel_feed::status::FeedStatus;
-use pinwheel_feed::{FeedConfig, TradeRow};
+use pinwheel_feed::{EmbeddedStore, FeedConfig, Interval, TradeRow};
 
 fn server() -> Option<&'static QuestDb> {
     static SERVER: OnceLock<Option<QuestDb>> = OnceLock::new();
@@ -85,7 +85,9 @@ impl Market {
         }
     }
 
-    fn trade(&mut self, count: usize) {
+    /// Makes `count` trades; returns them as the engine emitted them.
+    fn trade(&mut self, count: usize) -> Vec<TradeRow> {
+        let mut made = Vec::with_capacity(count);
         for _ in 0..count {
             let market = self.rng.below(3) as usize;
             self.prices[market] = (self.prices[market] + self.rng.below(21) as i64 - 10).max(100);
@@ -96,13 +98,17 @@ impl Market {
             };
             let quantity = 10 + self.rng.below(90) as i64;
             let (maker, taker, price) = (self.maker, self.taker, self.prices[market]);
-            self.pipeline
+            let trade = self
+                .pipeline
                 .trade(maker, taker, market as u32, side, price, quantity)
                 .unwrap();
+            assert_eq!((trade.price, trade.quantity), (price, quantity));
+            made.push(trade);
             let events = self.pipeline.limit(taker, market as u32, side, price, 0);
             // A zero-quantity order is rejected: it adds a journaled command without a trade.
             assert!(events.iter().all(|e| TradeRow::from_event(e).is_none()));
         }
+        made
     }
 
     /// Every trade the engine made, read from the journal by replaying it independently.
@@ -132,12 +138,42 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 }
 
 #[test]
+fn embedded_store_rebuilt_from_the_journal_equals_one_fed_live() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (run_dir, data_dir) = (dirs.path().join("run"), dirs.path().join("data"));
+    let mut market = Market::open(&run_dir, &data_dir);
+    let live = EmbeddedStore::new(symbols());
+    for trade in market.trade(3_000) {
+        assert!(live.apply(&trade));
+    }
+    let rebuilt = EmbeddedStore::new(symbols());
+    assert_eq!(
+        rebuilt
+            .rebuild_from_journal(&data_dir, &engine_config())
+            .unwrap(),
+        3_000
+    );
+    let now = pinwheel_feed::status::now_ns() as i64 / 1_000_000;
+    for symbol in SYMBOLS {
+        let klines =
+            |store: &EmbeddedStore| store.klines(symbol, Interval::M1, None, now, 10).unwrap();
+        assert!(!klines(&live).is_empty());
+        assert_eq!(klines(&rebuilt), klines(&live), "{symbol}");
+        assert_eq!(
+            rebuilt.ticker_24h(symbol, now).unwrap(),
+            live.ticker_24h(symbol, now).unwrap()
+        );
+    }
+    market.pipeline.close().unwrap();
+}
+
+#[test]
 fn engine_trades_reach_questdb_exactly_once() {
     let Some(server) = server() else { return };
     let dirs = tempfile::tempdir().unwrap();
     let (run_dir, data_dir) = (dirs.path().join("run"), dirs.path().join("data"));
     let mut market = Market::open(&run_dir, &data_dir);
-    market.trade(30_000); // before the feed starts: shipped from the journal
+    let mut live = market.trade(30_000); // before the feed starts: shipped from the journal
 
     let status = Arc::new(FeedStatus::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -149,9 +185,12 @@ fn engine_trades_reach_questdb_exactly_once() {
     wait_until("the feed's start", Duration::from_secs(60), || {
         status.shipped_trade_id.load(Relaxed) > 0
     });
-    market.trade(70_000); // live: through the ring, lapping the feed now and then
+    live.extend(market.trade(70_000)); // live: through the ring, lapping the feed now and then
     let trades = market.trades_from_journal(&data_dir);
-    assert_eq!(trades.len(), 100_000);
+    assert_eq!(
+        trades, live,
+        "the journal replays to the very trades the engine made"
+    );
     let last_id = trades.last().unwrap().trade_id;
     wait_until("every trade acknowledged", Duration::from_secs(120), || {
         status.shipped_trade_id.load(Relaxed) == last_id
@@ -238,9 +277,9 @@ fn killed_feed_restarts_exactly_once() {
     let dirs = tempfile::tempdir().unwrap();
     let (run_dir, data_dir) = (dirs.path().join("run"), dirs.path().join("data"));
     let mut market = Market::open(&run_dir, &data_dir);
-    market.trade(40_000);
+    let mut live = market.trade(40_000);
     let mut child = spawn_feed(&server.url, &run_dir, &data_dir);
-    market.trade(10_000);
+    live.extend(market.trade(10_000));
     wait_until("the first rows", Duration::from_secs(90), || {
         count_rows(&http, table) >= 5_000
     });
@@ -251,12 +290,12 @@ fn killed_feed_restarts_exactly_once() {
         at_kill < 50_000,
         "killed after shipping everything ({at_kill})"
     );
-    market.trade(30_000); // no feed running
+    live.extend(market.trade(30_000)); // no feed running
 
     let mut child = spawn_feed(&server.url, &run_dir, &data_dir);
-    market.trade(20_000); // live again
+    live.extend(market.trade(20_000)); // live again
     let trades = market.trades_from_journal(&data_dir);
-    assert_eq!(trades.len(), 100_000);
+    assert_eq!(trades, live);
     wait_until("every trade in QuestDB", Duration::from_secs(180), || {
         count_rows(&http, table) >= 100_000
     });
