@@ -42,7 +42,7 @@ usage() {
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --dir) data_dir="$2"; shift 2 ;;
-        --http-port) http_port="$2"; shift 2 ;;
+        --http-port) http_port="$2"; http_port_given=yes; shift 2 ;;
         --pg-port) pg_port="$2"; shift 2 ;;
         --ilp-port) ilp_port="$2"; shift 2 ;;
         --watch-pid) watch_pid="$2"; shift 2 ;;
@@ -54,6 +54,11 @@ done
 mkdir -p "${data_dir}"
 data_dir="$(cd "${data_dir}" && pwd)"
 pid_file="${data_dir}/questdb.pid"
+port_file="${data_dir}/questdb.http-port"
+# status/stop without --http-port use the port the server was started with.
+if [[ "${command}" != "start" && "${http_port_given:-no}" == "no" && -f "${port_file}" ]]; then
+    http_port="$(cat "${port_file}")"
+fi
 log_file="${data_dir}/questdb.log"
 jar="${cache_dir}/jars/questdb-${version}.jar"
 
@@ -108,6 +113,7 @@ start() {
         >"${log_file}" 2>&1 </dev/null &
     local pid=$!
     echo "${pid}" >"${pid_file}"
+    echo "${http_port}" >"${port_file}"
     local deadline=$((SECONDS + wait_seconds))
     until ping; do
         if ! kill -0 "${pid}" 2>/dev/null; then

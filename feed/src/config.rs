@@ -55,3 +55,21 @@ impl FeedConfig {
         Duration::from_millis(self.batch_interval_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_keys_take_defaults_and_unknown_keys_are_refused() {
+        let config: FeedConfig =
+            serde_json::from_str(r#"{"questdb": "http://127.0.0.1:9000", "batch_rows": 500}"#)
+                .unwrap();
+        assert_eq!(config.questdb.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(config.batch_rows, 500);
+        assert_eq!(config.table, "trades");
+        assert_eq!(config.batch_interval(), Duration::from_millis(100));
+        let error = serde_json::from_str::<FeedConfig>(r#"{"questdbb": "x"}"#).unwrap_err();
+        assert!(error.to_string().contains("questdbb"), "{error}");
+    }
+}
