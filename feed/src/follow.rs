@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use crate::catch_up::JournalCatchUp;
 use crate::config::FeedConfig;
+use crate::error::FeedError;
 use crate::shipper::{ShipperConfig, TradeShipper};
 use crate::status::FeedStatus;
 use crate::trade_row::TradeRow;
@@ -39,7 +40,23 @@ pub fn run(config: FeedConfig) -> anyhow::Result<()> {
 }
 
 /// Runs the feed until `stop` is set; `status` is updated as it goes (tests, benches).
+/// Stopping while QuestDB (or the journal's durability) holds trades back is a clean stop:
+/// the cursor did not move, the next start ships them.
 pub fn run_until(
+    config: FeedConfig,
+    stop: Arc<AtomicBool>,
+    status: Arc<FeedStatus>,
+) -> anyhow::Result<()> {
+    match run_feed(config, stop, status) {
+        Err(error) if matches!(error.downcast_ref(), Some(FeedError::Stopped)) => {
+            warn!("feed: stopped with trades not yet acknowledged; they ship at the next start");
+            Ok(())
+        }
+        outcome => outcome,
+    }
+}
+
+fn run_feed(
     config: FeedConfig,
     stop: Arc<AtomicBool>,
     status: Arc<FeedStatus>,
@@ -99,12 +116,13 @@ pub fn run_until(
         status,
         check_gap: true,
     };
-    feed.catch_up(u64::MAX)?;
-    feed.follow(wait)?;
-    feed.shipper.flush()?;
+    let outcome = feed
+        .catch_up(u64::MAX)
+        .and_then(|()| feed.follow(wait))
+        .and_then(|()| Ok(feed.shipper.flush()?));
     feed.status.write_to(&feed.run_dir).ok();
     info!(cursor = ?feed.shipper.cursor(), "feed: stopped");
-    Ok(())
+    outcome
 }
 
 /// Attaches at the ring's end, waiting (in bounded steps, logged once) for the engine to

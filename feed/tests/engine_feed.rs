@@ -314,3 +314,44 @@ fn killed_feed_restarts_exactly_once() {
     assert_eq!(read_back(&http, table), expected_rows(&trades));
     market.pipeline.close().unwrap();
 }
+
+#[test]
+fn feed_stops_cleanly_while_questdb_is_unreachable() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (run_dir, data_dir) = (dirs.path().join("run"), dirs.path().join("data"));
+    let mut market = Market::open(&run_dir, &data_dir);
+    market.trade(10);
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = feed_config(
+        &format!("http://127.0.0.1:{closed_port}"),
+        "trades",
+        &run_dir,
+        &data_dir,
+        100,
+    );
+    let status = Arc::new(FeedStatus::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let feed = {
+        let (status, stop) = (status.clone(), stop.clone());
+        std::thread::spawn(move || pinwheel_feed::run_until(config, stop, status))
+    };
+    wait_until("a failed attempt", Duration::from_secs(30), || {
+        status.flush_failures_total.load(Relaxed) > 0
+    });
+    assert_eq!(status.questdb_up.load(Relaxed), 0);
+    stop.store(true, Relaxed);
+    let started = Instant::now();
+    feed.join()
+        .unwrap()
+        .expect("a stop while QuestDB is down is a clean stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+    market.pipeline.close().unwrap();
+}
