@@ -271,6 +271,11 @@ impl Generator {
         None
     }
 
+    /// True while the book holds fewer orders than the target: commands then take less.
+    fn short(&self) -> bool {
+        self.engine.open_order_count() < TARGET_ORDERS
+    }
+
     fn quantity(&mut self) -> i64 {
         1 + self.rng.below(100) as i64
     }
@@ -344,7 +349,8 @@ impl Generator {
             Some((price, _)) => price,
             None => self.passive_price(side),
         };
-        let quantity = 1 + self.rng.below(50) as i64;
+        let most = if self.short() { 10 } else { 100 };
+        let quantity = 1 + self.rng.below(most) as i64;
         self.place(user, side, price, quantity, true)
     }
 
@@ -366,12 +372,14 @@ impl Generator {
         (command, op)
     }
 
-    /// Moves an open order to a new price; 2% of moves cross the spread.
+    /// Moves an open order to a new price; a few percent of moves cross the spread (fewer
+    /// while the book is short of its target size).
     fn amend(&mut self) -> Option<(Command, Op)> {
         let id = self.open_order()?;
         let order = *self.engine.order(id).expect("open order");
+        let cross = if self.short() { 10 } else { 50 };
         let price = match self.best_opposite(order.side) {
-            Some((best, _)) if self.rng.chance(20) => best,
+            Some((best, _)) if self.rng.chance(cross) => best,
             _ => self.passive_price(order.side),
         };
         if price == order.price {
@@ -409,7 +417,8 @@ impl Generator {
     }
 
     /// The next measured command. Above the target book size, most GTC orders take
-    /// liquidity instead of adding it, which holds the book near 1000 orders.
+    /// liquidity instead of adding it and moves and IOC orders take more; below it they
+    /// take less. This holds the book near 1000 orders over any length of stream.
     fn next(&mut self) -> (Command, Op) {
         loop {
             let made = match pick_kind(&mut self.rng) {
@@ -490,7 +499,7 @@ mod tests {
 
     #[test]
     fn the_stream_has_exchange_cores_shape_and_replays_without_rejects() {
-        let workload = Workload::generate(42, 20_000);
+        let workload = Workload::generate(42, 100_000);
         let count = |f: fn(&Op) -> bool| workload.ops.iter().filter(|op| f(op)).count();
         let amends = count(|op| matches!(op, Op::Amend { .. }));
         let cancels = count(|op| matches!(op, Op::Cancel { .. }));
@@ -519,7 +528,7 @@ mod tests {
         }
         assert_eq!(sink.rejects, 0);
         assert_eq!(engine.open_order_count(), workload.final_orders);
-        let again = Workload::generate(42, 20_000);
+        let again = Workload::generate(42, 100_000);
         assert_eq!(again.commands, workload.commands, "the stream is seeded");
     }
 }
