@@ -1,1 +1,3 @@
 //! pinwheel-benches.
+
+pub mod report;
