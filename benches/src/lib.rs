@@ -1,3 +1,4 @@
 //! pinwheel-benches.
 
+pub mod mm;
 pub mod report;
