@@ -28,7 +28,8 @@ pub struct AllArgs {
     /// Directory for report.md and the plots (created if missing).
     #[arg(long)]
     pub report: PathBuf,
-    /// Small sizes, for a quick run (CI): passes --tiny to every harness.
+    /// Small sizes, for a quick run (CI): passes each harness `--tiny`, or the size flags
+    /// its --help lists (see TINY_FLAGS).
     #[arg(long)]
     pub tiny: bool,
     /// Harnesses to run, comma-separated.
@@ -112,10 +113,56 @@ pub fn describe_machine(command: String) -> Machine {
     }
 }
 
-fn harness_args(name: &str, tiny: bool, extra: &[&str]) -> Vec<String> {
+/// Small sizes for `--tiny`, by flag: a harness gets each one its `--help` lists (or just
+/// `--tiny`, if it has that). Harnesses are written by different hands; asking each what it
+/// accepts keeps this runner from guessing.
+pub const TINY_FLAGS: &[(&str, &str)] = &[
+    ("--iterations", "2000"),
+    ("--warmup", "200"),
+    ("--throughput-records", "50000"),
+    ("--commands", "20000"),
+    ("--ops", "20000"),
+    ("--orders", "2000"),
+    ("--requests", "2000"),
+    ("--trades", "20000"),
+    ("--rows", "20000"),
+    ("--recovery-commands", "100000"),
+    ("--seconds", "1"),
+    ("--duration", "1"),
+];
+
+/// The flags of `--tiny` that a harness's help text shows it accepts.
+pub fn tiny_flags_for(help: &str) -> Vec<String> {
+    let accepts = |flag: &str| {
+        [" ", "=", "\n", ","]
+            .iter()
+            .any(|after| help.contains(&format!("{flag}{after}")))
+    };
+    if accepts("--tiny") {
+        return vec!["--tiny".into()];
+    }
+    TINY_FLAGS
+        .iter()
+        .filter(|(flag, _)| accepts(flag))
+        .flat_map(|(flag, value)| [flag.to_string(), value.to_string()])
+        .collect()
+}
+
+fn harness_help(exe: &Path, name: &str) -> String {
+    let args = vec!["bench".to_string(), name.to_string(), "--help".to_string()];
+    let output = std::process::Command::new(exe)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output();
+    output
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn harness_args(exe: &Path, name: &str, tiny: bool, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["bench".to_string(), name.to_string()];
     if tiny {
-        args.push("--tiny".into());
+        args.extend(tiny_flags_for(&harness_help(exe, name)));
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     args
@@ -148,7 +195,7 @@ pub fn run_all(args: &AllArgs) -> anyhow::Result<Value> {
         harnesses.push(run_harness(
             &exe,
             name,
-            &harness_args(name, args.tiny, &[]),
+            &harness_args(&exe, name, args.tiny, &[]),
             timeout,
         ));
         progress.inc(1);
@@ -200,7 +247,7 @@ fn run_pinning(
         let run = run_harness(
             exe,
             "engine",
-            &harness_args("engine", tiny, &[flag]),
+            &harness_args(exe, "engine", tiny, &[flag]),
             timeout,
         );
         runs.push(PinningRun {

@@ -202,27 +202,82 @@ fn plots_differ_when_the_data_differ() {
 }
 
 #[test]
-fn run_all_records_harnesses_that_fail() {
-    // A stand-in binary that knows no `bench` subcommand: every harness fails, and the
-    // report still says so, one row each.
+fn tiny_flags_follow_what_each_harness_accepts() {
+    let ring_help = "Options:\n      --iterations <ITERATIONS>  Measured round trips\n      \
+                     --warmup <WARMUP>\n      --rate <RATE>\n      --duration-secs <S>\n";
+    assert_eq!(
+        tiny_flags_for(ring_help),
+        ["--iterations", "2000", "--warmup", "200"]
+    );
+    assert_eq!(
+        tiny_flags_for("  --tiny  Small sizes\n  --iterations <N>\n"),
+        ["--tiny"]
+    );
+    assert!(tiny_flags_for("").is_empty());
+}
+
+/// A stand-in `pinwheel`: `bench ring` works (and says which flags it got), every other
+/// harness is unknown, as a harness that is not built yet would be.
+const STAND_IN: &str = r#"#!/bin/sh
+if [ "$3" = "--help" ]; then
+  [ "$2" = ring ] && printf '  --iterations <ITERATIONS>\n  --rate <RATE>\n'
+  exit 0
+fi
+if [ "$2" = ring ]; then
+  echo "ring table"
+  echo "{\"bench\":\"ring\",\"args\":\"$*\",\"rtt_ns\":{\"p50\":300,\"p99\":900},\"pingpong_ns\":{\"p50\":200,\"p99\":450}}"
+  exit 0
+fi
+echo "error: unrecognized subcommand '$2'" >&2
+exit 2
+"#;
+
+#[test]
+fn run_all_runs_harnesses_and_records_the_ones_that_fail() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("pinwheel");
+    std::fs::write(&exe, STAND_IN).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report = dir.path().join("report");
     let args = AllArgs {
-        report: dir.path().to_path_buf(),
+        report: report.clone(),
         tiny: true,
         only: vec!["ring".into(), "feed".into()],
-        no_pinning: true,
+        no_pinning: false,
         timeout_secs: 20,
-        exe: Some("/bin/false".into()),
+        exe: Some(exe),
     };
     let summary = run_all(&args).unwrap();
-    assert_eq!(summary["failed"], json!(["ring", "feed"]));
-    let page = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert_eq!(
+        summary["results"]["ring"]["args"],
+        "bench ring --iterations 2000"
+    );
+    assert_eq!(summary["failed"], json!(["feed"]));
+    let feed_error = summary["results"]["feed"]["error"].as_str().unwrap();
     assert!(
-        page.contains("| ring | `pinwheel bench ring --tiny` |"),
+        feed_error.contains("unrecognized subcommand 'feed'"),
+        "{feed_error}"
+    );
+    let pinning = summary["pinning"].as_array().unwrap();
+    assert_eq!(pinning.len(), 4);
+    assert!(pinning.iter().all(|p| p["result"]["error"].is_string()));
+    let page = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        page.contains("| ring | `pinwheel bench ring --iterations 2000` |"),
         "{page}"
     );
     assert!(
-        page.contains("| feed | `pinwheel bench feed --tiny` |"),
+        page.contains("| ring | rtt_ns.p99 | 900 | pingpong_ns.p99"),
         "{page}"
+    );
+    assert!(page.contains("| 2.00x |"), "{page}");
+    assert!(page.contains("| feed | `pinwheel bench feed` |"), "{page}");
+    assert!(page.contains("| pinned, quiet | **failed**: "), "{page}");
+    assert!(
+        std::fs::metadata(report.join("ring-latency.png"))
+            .unwrap()
+            .len()
+            > 1000
     );
 }
