@@ -532,21 +532,37 @@ impl Maker {
                     .get(&book.info.base)
                     .copied()
                     .unwrap_or_default();
-                // Toward zero, so a fee-trimmed fill never hides a position.
-                ((now - start) / book.info.lot)
-                    .trunc()
-                    .try_into()
-                    .unwrap_or(0)
+                // Away from zero: a fee-trimmed part of a lot still counts against the bound.
+                let lots = (now - start) / book.info.lot;
+                let rounded = if lots >= Decimal::ZERO {
+                    lots.ceil()
+                } else {
+                    lots.floor()
+                };
+                rounded.try_into().unwrap_or(0)
             })
             .collect())
     }
 
-    /// One requote of every market.
+    /// One requote of every market. Stale quotes are canceled first; the inventory is then
+    /// read again, so a fill that landed on a stale quote before its cancel counts before any
+    /// new quote is placed (fills only move quantity from resting bids into the position, so
+    /// position + resting size on a side never passes the bound).
     async fn cycle(&mut self) -> anyhow::Result<()> {
-        let inventories = self.inventories().await?;
-        for (index, inventory) in inventories.into_iter().enumerate() {
+        for index in 0..self.books.len() {
+            self.sync_if_due(index).await?;
+        }
+        let before = self.inventories().await?;
+        let mut references = Vec::with_capacity(self.books.len());
+        for (index, inventory) in before.into_iter().enumerate() {
             let reference = self.next_reference(index);
-            self.requote(index, reference, inventory).await?;
+            references.push(reference);
+            self.apply(index, reference, inventory, false).await?;
+        }
+        let after = self.inventories().await?;
+        for (index, inventory) in after.into_iter().enumerate() {
+            self.apply(index, references[index], inventory, true)
+                .await?;
         }
         Ok(())
     }
@@ -563,12 +579,8 @@ impl Maker {
         }
     }
 
-    async fn requote(
-        &mut self,
-        index: usize,
-        reference: i64,
-        inventory: i64,
-    ) -> anyhow::Result<()> {
+    /// Re-reads the open orders after a disconnect or error, and every RESYNC_EVERY.
+    async fn sync_if_due(&mut self, index: usize) -> anyhow::Result<()> {
         let book = &mut self.books[index];
         if book.needs_sync || book.last_sync.elapsed() >= RESYNC_EVERY {
             let open = self.api.open_orders(&book.info).await?;
@@ -580,14 +592,32 @@ impl Maker {
             book.needs_sync = false;
             book.last_sync = Instant::now();
         }
+        Ok(())
+    }
+
+    /// Cancels the quotes that are not wanted; with `place`, also places the missing ones.
+    async fn apply(
+        &mut self,
+        index: usize,
+        reference: i64,
+        inventory: i64,
+        place: bool,
+    ) -> anyhow::Result<()> {
+        let book = &mut self.books[index];
         let want = desired(reference, inventory, &book.params);
-        let Changes { cancel, place } = changes(&book.resting, &want);
+        let Changes {
+            cancel,
+            place: missing,
+        } = changes(&book.resting, &want);
         for id in cancel {
             self.api.cancel(&book.info, id).await?;
             book.resting.remove(&id);
             self.counters.canceled += 1;
         }
-        for quote in place {
+        if !place {
+            return Ok(());
+        }
+        for quote in missing {
             match self.api.place(&book.info, &quote).await {
                 Ok(order) => {
                     self.counters.placed += 1;
