@@ -120,7 +120,12 @@ fn tail(text: &str) -> String {
         .rev()
         .nth(STDERR_KEPT)
         .map_or(0, |(index, _)| index);
-    text[start..].replace('\n', " / ")
+    let lines: Vec<&str> = text[start..]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" / ")
 }
 
 /// A thread pinned to one core that keeps it busy (and streams through 8 MiB of memory, so
