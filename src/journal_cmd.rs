@@ -160,6 +160,7 @@ fn follow_journal(
     let stop = crate::stop_flag()?;
     let follow_config = FollowConfig {
         data_dir: dir.to_path_buf(),
+        run_dir: config.run_dir(),
         snapshot_every,
         retention: config.hot_loop()?.retention,
         idle_sleep: Duration::from_millis(5),
