@@ -29,7 +29,8 @@ impl Scratch {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!("pinwheel-{tag}-{}-{nanos}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("pinwheel-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
@@ -90,11 +91,18 @@ impl Drop for Running {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
 fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
@@ -120,7 +128,11 @@ impl Edge {
             request = request.bearer_auth(token);
         }
         let response = request.send().ok()?;
-        response.status().is_success().then(|| response.json().ok()).flatten()
+        response
+            .status()
+            .is_success()
+            .then(|| response.json().ok())
+            .flatten()
     }
 
     fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
@@ -136,21 +148,32 @@ impl Edge {
     fn sign_in(&self, user: &str) -> String {
         let body = json!({"username": user, "password": PASSWORD});
         let (status, answer) = self.post("/api/v1/signup", None, body.clone());
-        let answer = if status == 201 { answer } else { self.post("/api/v1/signin", None, body).1 };
+        let answer = if status == 201 {
+            answer
+        } else {
+            self.post("/api/v1/signin", None, body).1
+        };
         answer["token"].as_str().expect("a token").to_string()
     }
 
     fn levels(&self, symbol: &str) -> (usize, usize) {
         let depth = self.get(&format!("/api/v1/depth?symbol={symbol}&limit=50"), None);
         let count = |side: &str| {
-            depth.as_ref().and_then(|d| d[side].as_array().map(Vec::len)).unwrap_or(0)
+            depth
+                .as_ref()
+                .and_then(|d| d[side].as_array().map(Vec::len))
+                .unwrap_or(0)
         };
         (count("bids"), count("asks"))
     }
 
     fn btc_total(&self, token: &str) -> f64 {
         let balances = self.get("/api/v1/balances", Some(token)).expect("balances");
-        let btc = balances.as_array().unwrap().iter().find(|b| b["asset"] == "BTC");
+        let btc = balances
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == "BTC");
         let amount = |field: &str| -> f64 {
             btc.map_or(0.0, |b| b[field].as_str().unwrap_or("0").parse().unwrap())
         };
@@ -158,22 +181,38 @@ impl Edge {
     }
 
     fn open_order_ids(&self, token: &str) -> Vec<u64> {
-        let orders = self.get("/api/v1/order/open", Some(token)).unwrap_or(json!([]));
-        orders.as_array().unwrap().iter().filter_map(|o| o["orderId"].as_u64()).collect()
+        let orders = self
+            .get("/api/v1/order/open", Some(token))
+            .unwrap_or(json!([]));
+        orders
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["orderId"].as_u64())
+            .collect()
     }
 }
 
 /// The pid of `up`'s edge child, from /proc.
 fn edge_pid(up: i32) -> Option<i32> {
-    std::fs::read_dir("/proc").ok()?.filter_map(Result::ok).find_map(|entry| {
-        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the ")" that ends the command name: state, ppid, ...
-        let ppid: i32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let is_edge = cmdline.split(|b| *b == 0).any(|arg| arg == b"edge");
-        (ppid == up && is_edge).then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields after the ")" that ends the command name: state, ppid, ...
+            let ppid: i32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let is_edge = cmdline.split(|b| *b == 0).any(|arg| arg == b"edge");
+            (ppid == up && is_edge).then_some(pid)
+        })
 }
 
 #[test]
@@ -183,60 +222,125 @@ fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventor
     let data = scratch.0.join("data");
     let run = scratch.0.join("run");
     let mut up = Running::start(&[
-        "up", "--port", &port.to_string(), "--data-dir", data.to_str().unwrap(),
-        "--run-dir", run.to_str().unwrap(), "--wait", "backoff",
+        "up",
+        "--port",
+        &port.to_string(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--wait",
+        "backoff",
     ]);
-    let edge = Edge { base: format!("http://127.0.0.1:{port}"), http: client() };
-    wait_until(Duration::from_secs(60), "the edge to answer", || edge.get("/healthz", None).is_some() || edge.get("/api/v1/markets", None).is_some());
-    let markets: Vec<String> = edge.get("/api/v1/markets", None).unwrap().as_array().unwrap()
-        .iter().map(|m| m["symbol"].as_str().unwrap().to_string()).collect();
+    let edge = Edge {
+        base: format!("http://127.0.0.1:{port}"),
+        http: client(),
+    };
+    wait_until(Duration::from_secs(60), "the edge to answer", || {
+        edge.get("/healthz", None).is_some() || edge.get("/api/v1/markets", None).is_some()
+    });
+    let markets: Vec<String> = edge
+        .get("/api/v1/markets", None)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["symbol"].as_str().unwrap().to_string())
+        .collect();
     assert!(markets.contains(&"BTC-USD".to_string()), "{markets:?}");
 
     let mut mm = Running::start(&[
-        "mm", "--url", &edge.base, "--levels", &LEVELS.to_string(), "--spread-bps", "20",
-        "--rate", "5", "--seed", "42", "--username", MM_USER, "--password", PASSWORD,
-        "--deposit", "USD=100000000,BTC=100,ETH=10000,SOL=1000000",
+        "mm",
+        "--url",
+        &edge.base,
+        "--levels",
+        &LEVELS.to_string(),
+        "--spread-bps",
+        "20",
+        "--rate",
+        "5",
+        "--seed",
+        "42",
+        "--username",
+        MM_USER,
+        "--password",
+        PASSWORD,
+        "--deposit",
+        "USD=100000000,BTC=100,ETH=10000,SOL=1000000",
     ]);
-    let all_quoted = |edge: &Edge| markets.iter().all(|m| {
-        let (bids, asks) = edge.levels(m);
-        bids >= LEVELS && asks >= LEVELS
-    });
-    wait_until(Duration::from_secs(30), "N levels on both sides of every market", || all_quoted(&edge));
+    let all_quoted = |edge: &Edge| {
+        markets.iter().all(|m| {
+            let (bids, asks) = edge.levels(m);
+            bids >= LEVELS && asks >= LEVELS
+        })
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "N levels on both sides of every market",
+        || all_quoted(&edge),
+    );
     let mm_token = edge.sign_in(MM_USER);
-    let before_restart = edge.open_order_ids(&mm_token).into_iter().max().expect("the mm has open orders");
+    let before_restart = edge
+        .open_order_ids(&mm_token)
+        .into_iter()
+        .max()
+        .expect("the mm has open orders");
 
     // Edge restart: kill the edge; `up` starts a new one on the same port.
     let pid = edge_pid(up.pid()).expect("up runs an edge child");
     // SAFETY: kill(2) on the edge process found above, a child of the `up` this test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     wait_until(Duration::from_secs(30), "up to restart the edge", || {
-        edge_pid(up.pid()).is_some_and(|new| new != pid) && edge.get("/api/v1/markets", None).is_some()
+        edge_pid(up.pid()).is_some_and(|new| new != pid)
+            && edge.get("/api/v1/markets", None).is_some()
     });
-    wait_until(Duration::from_secs(30), "the mm to quote again after the restart", || {
-        let newest = edge.open_order_ids(&mm_token).into_iter().max().unwrap_or(0);
-        newest > before_restart && all_quoted(&edge)
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the mm to quote again after the restart",
+        || {
+            let newest = edge
+                .open_order_ids(&mm_token)
+                .into_iter()
+                .max()
+                .unwrap_or(0);
+            newest > before_restart && all_quoted(&edge)
+        },
+    );
     assert!(mm.alive(), "the market maker died with the edge");
 
     // A taker sells into the mm's BTC bids until it has sold far more than the bound.
     let taker = edge.sign_in("taker");
-    let (status, _) = edge.post("/api/v1/on-ramp", Some(&taker), json!({"asset": "BTC", "amount": "10"}));
+    let (status, _) = edge.post(
+        "/api/v1/on-ramp",
+        Some(&taker),
+        json!({"asset": "BTC", "amount": "10"}),
+    );
     assert!(status < 300, "deposit failed: {status}");
     let mut max_position = 0.0_f64;
     for _ in 0..40 {
-        let order = json!({"market": "BTC-USD", "side": "sell", "type": "market", "quantity": "0.002"});
+        let order =
+            json!({"market": "BTC-USD", "side": "sell", "type": "market", "quantity": "0.002"});
         edge.post("/api/v1/order", Some(&taker), order);
         std::thread::sleep(Duration::from_millis(150));
         let position = edge.btc_total(&mm_token) - MM_BTC;
         max_position = max_position.max(position);
-        assert!(position <= MM_BTC_BOUND + 1e-9, "mm holds {position} BTC, bound {MM_BTC_BOUND}");
+        assert!(
+            position <= MM_BTC_BOUND + 1e-9,
+            "mm holds {position} BTC, bound {MM_BTC_BOUND}"
+        );
     }
     assert!(max_position > 0.0, "the taker never traded with the mm");
     assert!(mm.alive());
 
     // SIGTERM: the mm cancels its orders and exits cleanly.
-    let status = mm.stop(Duration::from_secs(15)).expect("mm stops within 15 s of SIGTERM");
+    let status = mm
+        .stop(Duration::from_secs(15))
+        .expect("mm stops within 15 s of SIGTERM");
     assert!(status.success(), "mm exited with {status}");
-    assert_eq!(edge.open_order_ids(&mm_token), Vec::<u64>::new(), "orders left after exit");
+    assert_eq!(
+        edge.open_order_ids(&mm_token),
+        Vec::<u64>::new(),
+        "orders left after exit"
+    );
     up.stop(Duration::from_secs(20));
 }
