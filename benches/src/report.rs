@@ -129,10 +129,19 @@ pub const TINY_FLAGS: &[(&str, &str)] = &[
     ("--recovery-commands", "100000"),
     ("--seconds", "1"),
     ("--duration", "1"),
+    ("--saturation-seconds", "1"),
+    ("--ws-trades", "50"),
+    ("--connections", "2"),
+    ("--lag-rate", "2000"),
+    ("--lag-seconds", "1"),
+    ("--rates", "1000,2000"),
 ];
 
-/// The flags of `--tiny` that a harness's help text shows it accepts.
-pub fn tiny_flags_for(help: &str) -> Vec<String> {
+/// Per-harness values that win over [`TINY_FLAGS`]: (harness, flag, value).
+pub const TINY_OVERRIDES: &[(&str, &str, &str)] = &[("engine", "--rates", "100000,1000000")];
+
+/// The flags of `--tiny` that harness `name`'s help text shows it accepts.
+pub fn tiny_flags_for(name: &str, help: &str) -> Vec<String> {
     let accepts = |flag: &str| {
         [" ", "=", "\n", ","]
             .iter()
@@ -141,10 +150,16 @@ pub fn tiny_flags_for(help: &str) -> Vec<String> {
     if accepts("--tiny") {
         return vec!["--tiny".into()];
     }
+    let value_of = |flag: &str, value: &'static str| {
+        TINY_OVERRIDES
+            .iter()
+            .find(|(harness, f, _)| *harness == name && *f == flag)
+            .map_or(value, |(_, _, v)| *v)
+    };
     TINY_FLAGS
         .iter()
         .filter(|(flag, _)| accepts(flag))
-        .flat_map(|(flag, value)| [flag.to_string(), value.to_string()])
+        .flat_map(|(flag, value)| [flag.to_string(), value_of(flag, value).to_string()])
         .collect()
 }
 
@@ -162,7 +177,7 @@ fn harness_help(exe: &Path, name: &str) -> String {
 fn harness_args(exe: &Path, name: &str, tiny: bool, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["bench".to_string(), name.to_string()];
     if tiny {
-        args.extend(tiny_flags_for(&harness_help(exe, name)));
+        args.extend(tiny_flags_for(name, &harness_help(exe, name)));
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     args

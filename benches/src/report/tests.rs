@@ -206,14 +206,20 @@ fn tiny_flags_follow_what_each_harness_accepts() {
     let ring_help = "Options:\n      --iterations <ITERATIONS>  Measured round trips\n      \
                      --warmup <WARMUP>\n      --rate <RATE>\n      --duration-secs <S>\n";
     assert_eq!(
-        tiny_flags_for(ring_help),
+        tiny_flags_for("ring", ring_help),
         ["--iterations", "2000", "--warmup", "200"]
     );
     assert_eq!(
-        tiny_flags_for("  --tiny  Small sizes\n  --iterations <N>\n"),
+        tiny_flags_for("ring", "  --tiny  Small sizes\n  --iterations <N>\n"),
         ["--tiny"]
     );
-    assert!(tiny_flags_for("").is_empty());
+    assert!(tiny_flags_for("ring", "").is_empty());
+    let rates = "      --rates <RATES>  Planned rates\n";
+    assert_eq!(tiny_flags_for("e2e", rates), ["--rates", "1000,2000"]);
+    assert_eq!(
+        tiny_flags_for("engine", rates),
+        ["--rates", "100000,1000000"]
+    );
 }
 
 /// A stand-in `pinwheel`: `bench ring` works (and says which flags it got), every other
