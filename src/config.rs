@@ -35,6 +35,8 @@ pub struct Config {
     pub pinning: Pinning,
     /// Gateway settings (`[edge]`); directories, wait, durability and markets come from the top level.
     pub edge: pinwheel_edge::EdgeConfig,
+    /// Feed settings (`[feed]`); directories, wait and markets come from the top level.
+    pub feed: pinwheel_feed::FeedConfig,
     /// `pinwheel up` settings.
     pub up: UpSection,
 }
@@ -52,6 +54,7 @@ impl Default for Config {
             journal: JournalSection::default(),
             pinning: Pinning::default(),
             edge: pinwheel_edge::EdgeConfig::default(),
+            feed: pinwheel_feed::FeedConfig::default(),
             up: UpSection::default(),
         }
     }
