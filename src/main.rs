@@ -1,5 +1,86 @@
-//! `pinwheel`: one binary, one subcommand per role.
+//! `pinwheel`: one binary, one subcommand per role. It parses arguments and calls into the crates.
+
+mod config;
+mod demo;
+mod journal_cmd;
+mod up;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{CommonArgs, Config};
+
+/// Pinwheel: a low-latency exchange.
+#[derive(Parser, Debug)]
+#[command(name = "pinwheel", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Role,
+}
+
+#[derive(Subcommand, Debug)]
+enum Role {
+    /// Run the matching engine (one pinned thread) and its journal flusher.
+    Engine {
+        /// Core to pin the engine thread to (overrides [pinning] engine_core).
+        #[arg(long)]
+        core: Option<usize>,
+    },
+    /// Start engine, edges, feed and snapshot follower; supervise them.
+    Up(up::UpArgs),
+    /// Journal tools: verify, inspect, replay (and the snapshot follower).
+    Journal {
+        #[command(subcommand)]
+        command: journal_cmd::JournalCommand,
+    },
+}
 
 fn main() {
-    println!("pinwheel {}", env!("CARGO_PKG_VERSION"));
+    let cli = Cli::parse();
+    init_tracing();
+    if let Err(error) = run(cli) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PINWHEEL_LOG")
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Role::Engine { core } => run_engine(&cli.common, core),
+        Role::Up(args) => up::run(&cli.common, &args),
+        Role::Journal { command } => journal_cmd::run(&cli.common, &command),
+    }
+}
+
+/// A flag that SIGINT and SIGTERM set, for loops that stop cleanly.
+pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    Ok(stop)
+}
+
+fn run_engine(common: &CommonArgs, core: Option<usize>) -> anyhow::Result<()> {
+    let config = Config::load(common)?;
+    let mut hot = config.hot_loop()?;
+    if core.is_some() {
+        hot.engine_core = core;
+    }
+    std::fs::create_dir_all(&hot.run_dir)?;
+    std::fs::create_dir_all(&hot.data_dir)?;
+    let stop = stop_flag()?;
+    pinwheel_engine::hot_loop::run(&hot, &config.engine, &stop)
 }

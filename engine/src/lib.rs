@@ -1,6 +1,37 @@
 //! pinwheel-engine: commands and events, order books, accounts, and the hot loop.
+//!
+//! [`Engine`] owns every book and balance and is driven by [`Engine::apply`]; [`book`]
+//! exposes the order book alone ([`book::LimitOrderBook`]) for replay tools;
+//! [`hot_loop`] is the engine process: rings in, journal, apply, ring out.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod accounts;
+mod amend;
+pub mod arena;
+pub mod book;
 pub mod config;
+pub mod counters;
+pub mod describe;
+mod engine;
+#[cfg(test)]
+mod engine_tests;
+pub mod follower;
+mod funding;
+pub mod hot_loop;
+pub mod index;
+mod invariants;
+mod matching;
 pub mod message;
+mod place;
+mod queries;
+pub mod recovery;
+pub mod shared_counters;
+mod sink;
+mod snapshot;
+pub mod spot;
+mod state_hash;
+
+pub use counters::Counters;
+pub use engine::Engine;
+pub use sink::EventSink;

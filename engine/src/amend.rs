@@ -1,0 +1,171 @@
+//! Cancel, cancel-all and amend of resting orders.
+
+use crate::arena::NIL;
+use crate::book::{crosses, opposite};
+use crate::engine::{open_status, Engine, Outcome};
+use crate::matching::Taker;
+use crate::message::{
+    AmendOrder, CancelOrder, MarketScope, OrderStatus, OrderType, RejectReason, TimeInForce,
+    ALL_MARKETS,
+};
+use crate::sink::Out;
+use crate::spot::Terms;
+
+/// A validated amend.
+struct AmendPlan {
+    slot: u32,
+    price: i64,
+    quantity: i64,
+    remaining: i64,
+    lock: i64,
+}
+
+impl Engine {
+    /// CancelOrder. Events: BookDelta, Balance, OrderUpdate(Canceled).
+    pub(crate) fn cancel(&mut self, user_id: u64, body: &CancelOrder, out: &mut Out) -> Outcome {
+        let slot = self.find_own_order(user_id, body)?;
+        self.end_order(slot, OrderStatus::Canceled, out);
+        Ok(())
+    }
+
+    /// CancelAll: cancels the user's open orders (in one market or all) in placement order.
+    pub(crate) fn cancel_all(
+        &mut self,
+        user_id: u64,
+        body: &MarketScope,
+        out: &mut Out,
+    ) -> Outcome {
+        self.require_user(user_id)?;
+        if body.market != ALL_MARKETS {
+            self.market(body.market)?;
+        }
+        let mut slot = self.accounts.user(user_id).first_order;
+        while slot != NIL {
+            let order = self.arena.get(slot);
+            let next = order.user_next;
+            if body.market == ALL_MARKETS || order.market == body.market {
+                self.end_order(slot, OrderStatus::Canceled, out);
+            }
+            slot = next;
+        }
+        Ok(())
+    }
+
+    fn plan_amend(&self, user_id: u64, body: &AmendOrder) -> Result<AmendPlan, RejectReason> {
+        if body.order_id == 0 {
+            return Err(RejectReason::InvalidCommand);
+        }
+        let address = CancelOrder {
+            market: body.market,
+            order_id: body.order_id,
+            ..Default::default()
+        };
+        let slot = self.find_own_order(user_id, &address)?;
+        let order = self.arena.get(slot);
+        if body.new_price < 0 {
+            return Err(RejectReason::InvalidPrice);
+        }
+        if body.new_quantity < 0 {
+            return Err(RejectReason::InvalidQuantity);
+        }
+        let price = if body.new_price == 0 {
+            order.price
+        } else {
+            body.new_price
+        };
+        let quantity = if body.new_quantity == 0 {
+            order.quantity
+        } else {
+            body.new_quantity
+        };
+        let unchanged = price == order.price && quantity == order.quantity;
+        if unchanged || quantity > order.quantity || quantity <= order.executed_quantity {
+            return Err(RejectReason::InvalidAmend);
+        }
+        let remaining = quantity - order.executed_quantity;
+        let terms = Terms::of(&self.table.markets[order.market as usize]);
+        let lock = terms
+            .limit_lock(order.side, price, remaining)
+            .ok_or(RejectReason::Overflow)?;
+        let book = &self.books[order.market as usize];
+        if price != order.price {
+            let best = book.side(opposite(order.side)).best();
+            if order.post_only
+                && best.is_some_and(|best| crosses(order.side, Some(price), best.price))
+            {
+                return Err(RejectReason::PostOnlyWouldCross);
+            }
+            if !book.side(order.side).can_rest_at(price) {
+                return Err(RejectReason::CapacityFull);
+            }
+        }
+        let asset = self.lock_asset(order.market, order.side);
+        if lock - order.locked > self.accounts.holding(user_id, asset).available {
+            return Err(RejectReason::InsufficientBalance);
+        }
+        Ok(AmendPlan {
+            slot,
+            price,
+            quantity,
+            remaining,
+            lock,
+        })
+    }
+
+    /// AmendOrder. A lower quantity at the same price keeps the order's place in its queue;
+    /// a new price takes it out, lets it trade if it now crosses, and queues the rest last.
+    /// Events: BookDelta (old level), Balance (lock change, if any), then for a new price
+    /// the fill events and BookDelta or Balance as for a new order; last the OrderUpdate.
+    pub(crate) fn amend(&mut self, user_id: u64, body: &AmendOrder, out: &mut Out) -> Outcome {
+        let plan = self.plan_amend(user_id, body)?;
+        let order = *self.arena.get(plan.slot);
+        let market = order.market;
+        let price_changed = plan.price != order.price;
+        let change = if price_changed {
+            self.books[market as usize].remove(&mut self.arena, plan.slot)
+        } else {
+            let by = order.remaining - plan.remaining;
+            self.books[market as usize].reduce(&mut self.arena, plan.slot, by)
+        };
+        self.emit_delta(market, &change, out);
+        let asset = self.lock_asset(market, order.side);
+        if plan.lock != order.locked {
+            if plan.lock > order.locked {
+                self.accounts.lock(user_id, asset, plan.lock - order.locked);
+            } else {
+                self.accounts
+                    .unlock(user_id, asset, order.locked - plan.lock);
+            }
+            self.emit_balance(user_id, asset, 0, out);
+        }
+        let stored = self.arena.get_mut(plan.slot);
+        stored.price = plan.price;
+        stored.quantity = plan.quantity;
+        stored.remaining = plan.remaining;
+        stored.locked = plan.lock;
+        let amended = *stored;
+        if !price_changed {
+            self.emit_order(
+                &amended,
+                OrderType::Limit,
+                TimeInForce::Gtc,
+                open_status(&amended),
+                0,
+                out,
+            );
+            return Ok(());
+        }
+        // Out of the book, the order trades as a taker; `finish_taker` queues what is left.
+        self.detach(plan.slot);
+        let mut taker = Taker {
+            order: amended,
+            limit: Some(plan.price),
+            by_quote: false,
+            stopped_by_stp: false,
+            budget_spent: false,
+        };
+        self.match_taker(&mut taker, out);
+        self.finish_taker(&mut taker, true, OrderType::Limit, TimeInForce::Gtc, out);
+        Ok(())
+    }
+}

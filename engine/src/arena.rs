@@ -1,0 +1,149 @@
+//! Resting orders: one fixed pool of order records, addressed by slot, found by order id.
+
+use crate::index::{mix64, FixedIndex};
+use crate::message::{SelfTradePrevention, Side, TEXT_LEN};
+
+/// "No slot": the end of an intrusive list.
+pub const NIL: u32 = u32::MAX;
+
+/// A resting order. Queue links (`prev`/`next`) thread the orders of one price level in
+/// time order; user links thread one user's open orders in placement order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// Engine order id (or the caller's id for a standalone book).
+    pub id: u64,
+    /// Owner (0 for a standalone book).
+    pub user_id: u64,
+    /// Limit price in ticks.
+    pub price: i64,
+    /// Total quantity in lots (after amends).
+    pub quantity: i64,
+    /// Quantity still open, in lots.
+    pub remaining: i64,
+    /// Quantity filled so far, in lots.
+    pub executed_quantity: i64,
+    /// Quote units traded so far (before fees).
+    pub executed_quote: i64,
+    /// Funds this order still holds locked (quote for buys, base for sells).
+    pub locked: i64,
+    /// The client's order id (all zero = none).
+    pub client_order_id: [u8; TEXT_LEN],
+    /// Market id.
+    pub market: u32,
+    /// Side.
+    pub side: Side,
+    /// Self-trade prevention mode when this order is amended into a cross.
+    pub stp: SelfTradePrevention,
+    /// Post-only: an amend may not make it cross.
+    pub post_only: bool,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    pub(crate) user_prev: u32,
+    pub(crate) user_next: u32,
+}
+
+impl Order {
+    /// A fresh order with no links, nothing executed and nothing locked.
+    pub fn new(id: u64, side: Side, price: i64, quantity: i64) -> Self {
+        Self {
+            id,
+            user_id: 0,
+            price,
+            quantity,
+            remaining: quantity,
+            executed_quantity: 0,
+            executed_quote: 0,
+            locked: 0,
+            client_order_id: [0; TEXT_LEN],
+            market: 0,
+            side,
+            stp: SelfTradePrevention::ExpireTaker,
+            post_only: false,
+            prev: NIL,
+            next: NIL,
+            user_prev: NIL,
+            user_next: NIL,
+        }
+    }
+}
+
+/// Fixed pool of orders with an id index. Slots are reused through a free stack.
+#[derive(Clone, Debug)]
+pub struct OrderArena {
+    slots: Vec<Order>,
+    free: Vec<u32>,
+    by_id: FixedIndex,
+    capacity: usize,
+}
+
+impl OrderArena {
+    /// A pool for `capacity` orders; all memory is reserved here.
+    pub fn new(capacity: usize) -> Self {
+        assert!(capacity < NIL as usize, "order capacity too large");
+        Self {
+            slots: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
+            by_id: FixedIndex::new(capacity),
+            capacity,
+        }
+    }
+
+    /// Orders stored.
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// True when no order is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when no more orders fit.
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.capacity
+    }
+
+    /// The slot of the order with this id.
+    pub fn find(&self, id: u64) -> Option<u32> {
+        self.by_id
+            .find(mix64(id), |slot| self.slots[slot as usize].id == id)
+    }
+
+    /// Stores an order; `None` if the pool is full or the id is taken.
+    pub fn insert(&mut self, order: Order) -> Option<u32> {
+        if self.is_full() || self.find(order.id).is_some() {
+            return None;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = order;
+                slot
+            }
+            None => {
+                self.slots.push(order);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.by_id.insert(mix64(order.id), slot);
+        Some(slot)
+    }
+
+    /// Frees a slot and returns the order it held.
+    pub fn remove(&mut self, slot: u32) -> Order {
+        let order = self.slots[slot as usize];
+        let removed = self.by_id.remove(mix64(order.id), |s| s == slot);
+        assert_eq!(removed, Some(slot), "order {} not indexed", order.id);
+        self.free.push(slot);
+        order
+    }
+
+    /// The order in a live slot.
+    pub fn get(&self, slot: u32) -> &Order {
+        &self.slots[slot as usize]
+    }
+
+    /// The order in a live slot, mutable.
+    pub fn get_mut(&mut self, slot: u32) -> &mut Order {
+        &mut self.slots[slot as usize]
+    }
+}

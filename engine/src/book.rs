@@ -1,0 +1,550 @@
+//! One market's order book: price levels per side, each a time-ordered queue of orders.
+//!
+//! Levels live in a sorted array per side with the best price last, so the hot operations
+//! (take the best level, add near the top, remove the emptied best) touch the array's end.
+//! The orders themselves live in an [`OrderArena`] the caller passes in, so one pool serves
+//! every market. Every change to a level's total returns a [`LevelChange`] carrying the
+//! book's next update id, which the engine publishes as a `BookDelta`.
+//!
+//! [`LimitOrderBook`] bundles a book with its own arena for use without accounts
+//! (e.g. replaying NASDAQ LOBSTER data).
+
+use crate::arena::{Order, OrderArena, NIL};
+use crate::message::Side;
+
+/// One price level: the total open quantity and the queue of orders at that price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Level {
+    /// Price in ticks.
+    pub price: i64,
+    /// Sum of the remaining quantity of its orders, in lots.
+    pub quantity: i64,
+    /// Number of orders.
+    pub count: u32,
+    head: u32,
+    tail: u32,
+}
+
+/// A level's total after a change (quantity 0 = the level is gone) and the update id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevelChange {
+    /// Side of the level.
+    pub side: Side,
+    /// Price in ticks.
+    pub price: i64,
+    /// Total quantity afterwards, in lots.
+    pub quantity: i64,
+    /// The book's update id after this change (+1 per change).
+    pub update_id: u64,
+}
+
+/// Why a standalone book operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookError {
+    /// The order id is already resting.
+    DuplicateId,
+    /// No resting order has this id.
+    UnknownOrder,
+    /// The order pool or the side's level array is full.
+    CapacityFull,
+    /// Quantity or price not positive, or a reduction larger than the order.
+    InvalidQuantity,
+}
+
+/// The levels of one side, sorted worst to best (best last).
+#[derive(Clone, Debug)]
+pub struct Levels {
+    side: Side,
+    levels: Vec<Level>,
+    capacity: usize,
+}
+
+impl Levels {
+    fn new(side: Side, capacity: usize) -> Self {
+        Self {
+            side,
+            levels: Vec::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// Where `price` is (Ok) or would go (Err) in the worst-to-best array.
+    fn search(&self, price: i64) -> Result<usize, usize> {
+        match self.side {
+            Side::Buy => self
+                .levels
+                .binary_search_by(|level| level.price.cmp(&price)),
+            Side::Sell => self
+                .levels
+                .binary_search_by(|level| price.cmp(&level.price)),
+        }
+    }
+
+    /// The best level.
+    pub fn best(&self) -> Option<&Level> {
+        self.levels.last()
+    }
+
+    /// Levels best first.
+    pub fn iter_best_first(&self) -> impl Iterator<Item = &Level> + '_ {
+        self.levels.iter().rev()
+    }
+
+    /// The level at `price`.
+    pub fn at(&self, price: i64) -> Option<&Level> {
+        self.search(price).ok().map(|index| &self.levels[index])
+    }
+
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// True when the side has no level.
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    /// True if an order at `price` can rest without exceeding the level capacity.
+    pub fn can_rest_at(&self, price: i64) -> bool {
+        self.levels.len() < self.capacity || self.search(price).is_ok()
+    }
+
+    /// The side.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+}
+
+/// True if a taker on `taker_side` with `limit` (None = market) may trade at `price`.
+pub fn crosses(taker_side: Side, limit: Option<i64>, price: i64) -> bool {
+    match (taker_side, limit) {
+        (_, None) => true,
+        (Side::Buy, Some(limit)) => price <= limit,
+        (Side::Sell, Some(limit)) => price >= limit,
+    }
+}
+
+/// The side a taker on `side` trades against.
+pub fn opposite(side: Side) -> Side {
+    match side {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    }
+}
+
+/// One market's book: bid and ask levels over orders held in an [`OrderArena`].
+#[derive(Clone, Debug)]
+pub struct OrderBook {
+    bids: Levels,
+    asks: Levels,
+    update_id: u64,
+}
+
+impl OrderBook {
+    /// An empty book allowing `max_levels` price levels per side.
+    pub fn new(max_levels: usize) -> Self {
+        Self {
+            bids: Levels::new(Side::Buy, max_levels),
+            asks: Levels::new(Side::Sell, max_levels),
+            update_id: 0,
+        }
+    }
+
+    /// One side's levels.
+    pub fn side(&self, side: Side) -> &Levels {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
+    fn side_mut(&mut self, side: Side) -> &mut Levels {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+
+    /// The id of the last change published.
+    pub fn update_id(&self) -> u64 {
+        self.update_id
+    }
+
+    /// Restores the update id (snapshots).
+    pub(crate) fn set_update_id(&mut self, update_id: u64) {
+        self.update_id = update_id;
+    }
+
+    fn change(&mut self, side: Side, price: i64, quantity: i64) -> LevelChange {
+        self.update_id += 1;
+        LevelChange {
+            side,
+            price,
+            quantity,
+            update_id: self.update_id,
+        }
+    }
+
+    /// The slot of the first order in time priority at the best level of `side`.
+    pub fn front(&self, side: Side) -> Option<u32> {
+        self.side(side).best().map(|level| level.head)
+    }
+
+    /// Appends the order in `slot` to the tail of its price level (creating the level).
+    /// The caller checked `can_rest_at`; a full side is a broken invariant.
+    pub fn push_back(&mut self, arena: &mut OrderArena, slot: u32) -> LevelChange {
+        let (side, price, remaining) = {
+            let order = arena.get(slot);
+            (order.side, order.price, order.remaining)
+        };
+        assert!(remaining > 0 && price > 0, "resting order must be positive");
+        let levels = self.side_mut(side);
+        let index = match levels.search(price) {
+            Ok(index) => index,
+            Err(index) => {
+                assert!(levels.levels.len() < levels.capacity, "level capacity");
+                let level = Level {
+                    price,
+                    quantity: 0,
+                    count: 0,
+                    head: NIL,
+                    tail: NIL,
+                };
+                levels.levels.insert(index, level);
+                index
+            }
+        };
+        let level = &mut levels.levels[index];
+        let old_tail = level.tail;
+        level.quantity += remaining;
+        level.count += 1;
+        level.tail = slot;
+        if old_tail == NIL {
+            level.head = slot;
+        }
+        let quantity = level.quantity;
+        {
+            let order = arena.get_mut(slot);
+            order.prev = old_tail;
+            order.next = NIL;
+        }
+        if old_tail != NIL {
+            arena.get_mut(old_tail).next = slot;
+        }
+        self.change(side, price, quantity)
+    }
+
+    /// Takes the order out of its level's queue, subtracting its remaining quantity.
+    pub fn remove(&mut self, arena: &mut OrderArena, slot: u32) -> LevelChange {
+        let order = *arena.get(slot);
+        let quantity = self.unlink(arena, &order, slot, order.remaining);
+        self.change(order.side, order.price, quantity)
+    }
+
+    /// Lowers the order's remaining quantity by `by` lots; the order leaves the queue if
+    /// nothing remains (its queue position is otherwise kept).
+    pub fn reduce(&mut self, arena: &mut OrderArena, slot: u32, by: i64) -> LevelChange {
+        let order = *arena.get(slot);
+        assert!(by > 0 && by <= order.remaining, "reduce out of range");
+        arena.get_mut(slot).remaining -= by;
+        let quantity = if by == order.remaining {
+            self.unlink(arena, &order, slot, by)
+        } else {
+            let levels = self.side_mut(order.side);
+            let index = levels.search(order.price).expect("order's level exists");
+            levels.levels[index].quantity -= by;
+            levels.levels[index].quantity
+        };
+        self.change(order.side, order.price, quantity)
+    }
+
+    /// Unlinks `order` (a copy of `slot`'s record) from its queue, subtracting `quantity`;
+    /// returns the level's new total.
+    fn unlink(&mut self, arena: &mut OrderArena, order: &Order, slot: u32, quantity: i64) -> i64 {
+        if order.prev != NIL {
+            arena.get_mut(order.prev).next = order.next;
+        }
+        if order.next != NIL {
+            arena.get_mut(order.next).prev = order.prev;
+        }
+        let levels = self.side_mut(order.side);
+        let index = levels.search(order.price).expect("order's level exists");
+        let level = &mut levels.levels[index];
+        if level.head == slot {
+            level.head = order.next;
+        }
+        if level.tail == slot {
+            level.tail = order.prev;
+        }
+        level.quantity -= quantity;
+        level.count -= 1;
+        let total = level.quantity;
+        if level.count == 0 {
+            debug_assert_eq!(total, 0, "empty level with quantity");
+            levels.levels.remove(index);
+        }
+        let order = arena.get_mut(slot);
+        order.prev = NIL;
+        order.next = NIL;
+        total
+    }
+
+    /// Slots of one level's orders in time priority.
+    pub fn queue<'a>(arena: &'a OrderArena, level: &Level) -> impl Iterator<Item = u32> + 'a {
+        let mut slot = level.head;
+        core::iter::from_fn(move || {
+            if slot == NIL {
+                return None;
+            }
+            let current = slot;
+            slot = arena.get(current).next;
+            Some(current)
+        })
+    }
+}
+
+/// A fill reported by [`LimitOrderBook::match_incoming`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookFill {
+    /// The resting order's id.
+    pub maker_id: u64,
+    /// Trade price (the maker's), in ticks.
+    pub price: i64,
+    /// Quantity in lots.
+    pub quantity: i64,
+    /// True if the maker order is now gone.
+    pub maker_done: bool,
+}
+
+/// An order book with its own order pool, for use without accounts.
+#[derive(Clone, Debug)]
+pub struct LimitOrderBook {
+    arena: OrderArena,
+    book: OrderBook,
+}
+
+impl LimitOrderBook {
+    /// A book for at most `max_orders` resting orders and `max_levels` levels per side.
+    pub fn new(max_orders: usize, max_levels: usize) -> Self {
+        Self {
+            arena: OrderArena::new(max_orders),
+            book: OrderBook::new(max_levels),
+        }
+    }
+
+    /// Rests an order with the caller's id at the tail of its price level (no matching).
+    pub fn add(
+        &mut self,
+        id: u64,
+        side: Side,
+        price: i64,
+        quantity: i64,
+    ) -> Result<LevelChange, BookError> {
+        if price <= 0 || quantity <= 0 {
+            return Err(BookError::InvalidQuantity);
+        }
+        if self.arena.find(id).is_some() {
+            return Err(BookError::DuplicateId);
+        }
+        if self.arena.is_full() || !self.book.side(side).can_rest_at(price) {
+            return Err(BookError::CapacityFull);
+        }
+        let slot = self
+            .arena
+            .insert(Order::new(id, side, price, quantity))
+            .ok_or(BookError::CapacityFull)?;
+        Ok(self.book.push_back(&mut self.arena, slot))
+    }
+
+    /// Removes an order entirely.
+    pub fn cancel(&mut self, id: u64) -> Result<LevelChange, BookError> {
+        let slot = self.arena.find(id).ok_or(BookError::UnknownOrder)?;
+        let change = self.book.remove(&mut self.arena, slot);
+        self.arena.remove(slot);
+        Ok(change)
+    }
+
+    /// Lowers an order's quantity by `by` lots, keeping its priority; removes it at zero.
+    /// Serves both partial cancels and executions of a named resting order.
+    pub fn reduce(&mut self, id: u64, by: i64) -> Result<LevelChange, BookError> {
+        let slot = self.arena.find(id).ok_or(BookError::UnknownOrder)?;
+        if by <= 0 || by > self.arena.get(slot).remaining {
+            return Err(BookError::InvalidQuantity);
+        }
+        let change = self.book.reduce(&mut self.arena, slot, by);
+        if self.arena.get(slot).remaining == 0 {
+            self.arena.remove(slot);
+        }
+        Ok(change)
+    }
+
+    /// Matches an incoming order on `taker_side` (limit `None` = market) against the other
+    /// side in price-time order; calls `on_fill` per fill; returns the quantity filled.
+    /// The unfilled rest is not placed on the book.
+    pub fn match_incoming(
+        &mut self,
+        taker_side: Side,
+        limit: Option<i64>,
+        quantity: i64,
+        mut on_fill: impl FnMut(BookFill, LevelChange),
+    ) -> i64 {
+        let maker_side = opposite(taker_side);
+        let mut left = quantity;
+        while left > 0 {
+            let Some(slot) = self.book.front(maker_side) else {
+                break;
+            };
+            let maker = *self.arena.get(slot);
+            if !crosses(taker_side, limit, maker.price) {
+                break;
+            }
+            let traded = left.min(maker.remaining);
+            let change = self.book.reduce(&mut self.arena, slot, traded);
+            let maker_done = traded == maker.remaining;
+            if maker_done {
+                self.arena.remove(slot);
+            }
+            left -= traded;
+            let fill = BookFill {
+                maker_id: maker.id,
+                price: maker.price,
+                quantity: traded,
+                maker_done,
+            };
+            on_fill(fill, change);
+        }
+        quantity - left
+    }
+
+    /// The order with this id.
+    pub fn order(&self, id: u64) -> Option<&Order> {
+        self.arena.find(id).map(|slot| self.arena.get(slot))
+    }
+
+    /// The order that would trade first against a taker hitting `side`.
+    pub fn front(&self, side: Side) -> Option<&Order> {
+        self.book.front(side).map(|slot| self.arena.get(slot))
+    }
+
+    /// Best `(price, quantity)` of a side.
+    pub fn best(&self, side: Side) -> Option<(i64, i64)> {
+        self.book
+            .side(side)
+            .best()
+            .map(|level| (level.price, level.quantity))
+    }
+
+    /// Up to `n` aggregated `(price, quantity)` levels of a side, best first.
+    pub fn top_levels(&self, side: Side, n: usize) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.book
+            .side(side)
+            .iter_best_first()
+            .take(n)
+            .map(|level| (level.price, level.quantity))
+    }
+
+    /// Resting orders of one level, in time priority.
+    pub fn level_orders(&self, side: Side, price: i64) -> impl Iterator<Item = &Order> + '_ {
+        let head = self
+            .book
+            .side(side)
+            .at(price)
+            .map_or(NIL, |level| level.head);
+        let mut slot = head;
+        core::iter::from_fn(move || {
+            if slot == NIL {
+                return None;
+            }
+            let order = self.arena.get(slot);
+            slot = order.next;
+            Some(order)
+        })
+    }
+
+    /// Resting orders.
+    pub fn len(&self) -> usize {
+        self.arena.len()
+    }
+
+    /// True when no order rests.
+    pub fn is_empty(&self) -> bool {
+        self.arena.is_empty()
+    }
+
+    /// The book's update id (+1 per level change).
+    pub fn update_id(&self) -> u64 {
+        self.book.update_id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(book: &LimitOrderBook, side: Side) -> Vec<(i64, i64)> {
+        book.top_levels(side, 10).collect()
+    }
+
+    #[test]
+    fn levels_sort_best_first_and_aggregate() {
+        let mut book = LimitOrderBook::new(16, 8);
+        book.add(1, Side::Buy, 100, 5).unwrap();
+        book.add(2, Side::Buy, 102, 1).unwrap();
+        book.add(3, Side::Buy, 100, 2).unwrap();
+        book.add(4, Side::Sell, 105, 3).unwrap();
+        book.add(5, Side::Sell, 104, 4).unwrap();
+        assert_eq!(levels(&book, Side::Buy), vec![(102, 1), (100, 7)]);
+        assert_eq!(levels(&book, Side::Sell), vec![(104, 4), (105, 3)]);
+        assert_eq!(book.update_id(), 5);
+        assert_eq!(book.add(1, Side::Sell, 110, 1), Err(BookError::DuplicateId));
+    }
+
+    #[test]
+    fn matching_follows_price_then_time() {
+        let mut book = LimitOrderBook::new(16, 8);
+        book.add(1, Side::Sell, 101, 2).unwrap();
+        book.add(2, Side::Sell, 100, 3).unwrap();
+        book.add(3, Side::Sell, 100, 4).unwrap();
+        let mut fills = Vec::new();
+        let filled = book.match_incoming(Side::Buy, Some(101), 8, |fill, _| fills.push(fill));
+        assert_eq!(filled, 8);
+        let order: Vec<(u64, i64, i64)> = fills
+            .iter()
+            .map(|f| (f.maker_id, f.price, f.quantity))
+            .collect();
+        assert_eq!(order, vec![(2, 100, 3), (3, 100, 4), (1, 101, 1)]);
+        assert_eq!(levels(&book, Side::Sell), vec![(101, 1)]);
+        assert_eq!(book.order(1).unwrap().remaining, 1);
+        assert!(book.order(2).is_none());
+    }
+
+    #[test]
+    fn limit_stops_matching_and_reduce_keeps_priority() {
+        let mut book = LimitOrderBook::new(16, 8);
+        book.add(1, Side::Buy, 100, 5).unwrap();
+        book.add(2, Side::Buy, 100, 5).unwrap();
+        book.reduce(1, 4).unwrap();
+        assert_eq!(book.front(Side::Buy).unwrap().id, 1);
+        let filled = book.match_incoming(Side::Sell, Some(101), 3, |_, _| {});
+        assert_eq!(filled, 0);
+        let mut makers = Vec::new();
+        book.match_incoming(Side::Sell, None, 3, |fill, _| makers.push(fill.maker_id));
+        assert_eq!(makers, vec![1, 2]);
+        assert_eq!(levels(&book, Side::Buy), vec![(100, 3)]);
+        assert_eq!(book.reduce(2, 4), Err(BookError::InvalidQuantity));
+        let change = book.cancel(2).unwrap();
+        assert_eq!(change.quantity, 0);
+        assert!(book.is_empty());
+        assert_eq!(book.cancel(2), Err(BookError::UnknownOrder));
+    }
+
+    #[test]
+    fn full_pools_refuse() {
+        let mut book = LimitOrderBook::new(2, 1);
+        book.add(1, Side::Buy, 100, 1).unwrap();
+        assert_eq!(book.add(2, Side::Buy, 99, 1), Err(BookError::CapacityFull));
+        book.add(2, Side::Buy, 100, 1).unwrap();
+        assert_eq!(book.add(3, Side::Buy, 100, 1), Err(BookError::CapacityFull));
+    }
+}

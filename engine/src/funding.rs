@@ -1,0 +1,90 @@
+//! Commands on accounts: create a user, register an API key, deposit, withdraw.
+
+use crate::engine::{Engine, Outcome};
+use crate::message::{ApiKey, CreateUser, EventKind, RejectReason, Transfer, UserCreated};
+use crate::sink::Out;
+
+impl Engine {
+    pub(crate) fn create_user(&mut self, body: &CreateUser, out: &mut Out) -> Outcome {
+        let name_len = body.username.iter().position(|&b| b == 0).unwrap_or(32);
+        let name_ok = name_len > 0
+            && body.username[name_len..].iter().all(|&b| b == 0)
+            && core::str::from_utf8(&body.username[..name_len]).is_ok();
+        if !name_ok {
+            return Err(RejectReason::InvalidCommand);
+        }
+        if self.accounts.find_user(&body.username).is_some() {
+            return Err(RejectReason::UserExists);
+        }
+        if self.accounts.users_full() {
+            return Err(RejectReason::CapacityFull);
+        }
+        let user_id = self
+            .accounts
+            .create_user(body.username, body.salt, body.password_hash);
+        let created = UserCreated {
+            user_id,
+            username: body.username,
+        };
+        out.emit(EventKind::UserCreated, user_id, 0, &created);
+        Ok(())
+    }
+
+    pub(crate) fn create_api_key(&mut self, user_id: u64, body: &ApiKey, out: &mut Out) -> Outcome {
+        self.require_user(user_id)?;
+        if body.key_id == [0; 16] {
+            return Err(RejectReason::InvalidCommand);
+        }
+        if self.accounts.find_key(&body.key_id).is_some() {
+            return Err(RejectReason::ApiKeyExists);
+        }
+        if self.accounts.keys_full() {
+            return Err(RejectReason::CapacityFull);
+        }
+        let key = ApiKey {
+            user_id,
+            reserved: [0; 7],
+            ..*body
+        };
+        self.accounts.add_key(key);
+        out.emit(EventKind::ApiKeyInfo, user_id, 0, &key);
+        Ok(())
+    }
+
+    fn check_transfer(&self, user_id: u64, body: &Transfer) -> Outcome {
+        self.require_user(user_id)?;
+        if body.asset as usize >= self.table.assets.len() {
+            return Err(RejectReason::UnknownAsset);
+        }
+        if body.amount <= 0 {
+            return Err(RejectReason::InvalidAmount);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn deposit(&mut self, user_id: u64, body: &Transfer, out: &mut Out) -> Outcome {
+        self.check_transfer(user_id, body)?;
+        let asset = body.asset as usize;
+        // Everything held of an asset is bounded by its net deposits, so keeping the net in
+        // i64 range keeps every balance, lock and fee in range too.
+        let net = self.accounts.deposited[asset] - self.accounts.withdrawn[asset];
+        if net + body.amount as i128 > i64::MAX as i128 {
+            return Err(RejectReason::Overflow);
+        }
+        self.accounts.deposited[asset] += body.amount as i128;
+        self.accounts.holding_mut(user_id, body.asset).available += body.amount;
+        self.emit_balance(user_id, body.asset, 0, out);
+        Ok(())
+    }
+
+    pub(crate) fn withdraw(&mut self, user_id: u64, body: &Transfer, out: &mut Out) -> Outcome {
+        self.check_transfer(user_id, body)?;
+        if self.accounts.holding(user_id, body.asset).available < body.amount {
+            return Err(RejectReason::InsufficientBalance);
+        }
+        self.accounts.withdrawn[body.asset as usize] += body.amount as i128;
+        self.accounts.holding_mut(user_id, body.asset).available -= body.amount;
+        self.emit_balance(user_id, body.asset, 0, out);
+        Ok(())
+    }
+}

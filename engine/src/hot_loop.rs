@@ -1,0 +1,259 @@
+//! The engine's hot loop: drain the input rings, stamp, journal, apply, publish.
+//!
+//! One thread owns the [`Engine`]. Per command it does a fixed amount of work: copy the
+//! record out of the ring, stamp the next sequence and the time, copy it into the
+//! journal's mapped segment (no syscall: the flusher thread makes it durable), apply it,
+//! and copy each event into the output ring. Housekeeping (edge attach/detach, heartbeats,
+//! the stop flag) runs once every [`HOUSEKEEPING_EVERY`] polls, never per command.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, Retention};
+use pinwheel_ring::{BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter};
+
+use crate::config::EngineConfig;
+use crate::message::{Command, CommandKind, Event, RECORD_SIZE};
+use crate::recovery::{recover, Recovered};
+use crate::shared_counters::SharedCounters;
+use crate::EventSink;
+
+/// Polls between two rounds of housekeeping.
+pub const HOUSEKEEPING_EVERY: u64 = 1024;
+
+/// Everything the engine process needs to run.
+#[derive(Clone, Debug)]
+pub struct HotLoopConfig {
+    /// Directory of the rings, the durable cursor and the counters.
+    pub run_dir: PathBuf,
+    /// Directory of the journal and the snapshots.
+    pub data_dir: PathBuf,
+    /// How the loop waits when every ring is empty.
+    pub wait: WaitStrategy,
+    /// Journal durability.
+    pub durability: Durability,
+    /// Core to pin the engine thread to.
+    pub engine_core: Option<usize>,
+    /// Core to pin the journal flusher to.
+    pub flusher_core: Option<usize>,
+    /// Journal segment size in bytes.
+    pub segment_size: u64,
+    /// Flush period in `async` durability.
+    pub flush_interval: Duration,
+    /// What happens to journal segments covered by a snapshot.
+    pub retention: Retention,
+    /// Most edges attached at once.
+    pub max_edges: u16,
+    /// Records per input ring (power of two).
+    pub input_capacity: usize,
+    /// Records in the output ring (power of two).
+    pub output_capacity: usize,
+    /// Most commands taken from the rings per poll.
+    pub batch: usize,
+}
+
+impl HotLoopConfig {
+    /// Defaults for a laptop: backoff waiting, sync durability, no pinning.
+    pub fn new(run_dir: PathBuf, data_dir: PathBuf) -> Self {
+        Self {
+            run_dir,
+            data_dir,
+            wait: WaitStrategy::Backoff,
+            durability: Durability::Sync,
+            engine_core: None,
+            flusher_core: None,
+            segment_size: 64 << 20,
+            flush_interval: Duration::from_millis(2),
+            retention: Retention::Keep,
+            max_edges: 16,
+            input_capacity: 1 << 14,
+            output_capacity: 1 << 18,
+            batch: 256,
+        }
+    }
+
+    /// The journal's configuration derived from this one.
+    pub fn journal_config(&self) -> JournalConfig {
+        JournalConfig {
+            dir: self.data_dir.join("journal"),
+            segment_size: self.segment_size,
+            durability: self.durability,
+            flush_interval: self.flush_interval,
+            flusher_core: self.flusher_core,
+            retention: self.retention,
+        }
+    }
+}
+
+/// Publishes every event into the output ring.
+struct OutputSink<'a> {
+    writer: &'a mut BroadcastWriter,
+}
+
+impl EventSink for OutputSink<'_> {
+    fn emit(&mut self, event: &Event) {
+        self.writer.publish(event.as_bytes());
+    }
+}
+
+/// Stamps commands with the next sequence number and a never-decreasing time.
+struct Stamper {
+    next_sequence: u64,
+    last_timestamp_ns: u64,
+}
+
+impl Stamper {
+    /// Stamps `command`; returns whether it must be journaled (queries are not).
+    fn stamp(&mut self, command: &mut Command) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.last_timestamp_ns = self.last_timestamp_ns.max(now);
+        command.head.timestamp_ns = self.last_timestamp_ns;
+        let is_query = CommandKind::from_u8(command.head.kind).is_some_and(CommandKind::is_query);
+        if is_query {
+            // A query reads the state left by the last journaled command; an edge in sync
+            // durability releases its answer once that sequence is durable.
+            command.head.sequence = self.next_sequence - 1;
+            return false;
+        }
+        command.head.sequence = self.next_sequence;
+        self.next_sequence += 1;
+        true
+    }
+}
+
+/// Runs the engine until `stop` is set: recovery, then the hot loop.
+pub fn run(
+    config: &HotLoopConfig,
+    engine_config: &EngineConfig,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, true)?;
+    tracing::info!(%report, "recovered");
+    let mut hub = InputHub::open_or_create(
+        &config.run_dir,
+        InputConfig {
+            max_edges: config.max_edges,
+            capacity: config.input_capacity,
+            record_size: RECORD_SIZE,
+            heartbeat_timeout: Duration::from_secs(2),
+        },
+    )?;
+    let mut output = BroadcastWriter::open_or_create(
+        &config.run_dir.join("output"),
+        RECORD_SIZE,
+        config.output_capacity,
+    )?;
+    let counters = SharedCounters::open_or_create(&config.run_dir.join("counters"))?;
+    let durable = DurableCursor::create(&config.run_dir)?;
+    let next_sequence = report.last_sequence + 1;
+    let mut journal = JournalWriter::open(&config.journal_config(), durable, next_sequence)?;
+    pin_current_thread(config.engine_core);
+    tracing::info!(next_sequence, run_dir = %config.run_dir.display(), "engine running");
+    let mut stamper = Stamper {
+        next_sequence,
+        last_timestamp_ns: 0,
+    };
+    let mut waiter = Waiter::new(config.wait);
+    let mut polls: u64 = 0;
+    let mut last_poll = Instant::now();
+    loop {
+        let now = Instant::now();
+        counters
+            .get()
+            .record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
+        last_poll = now;
+        let mut sink = OutputSink {
+            writer: &mut output,
+        };
+        let drained = hub.drain(config.batch, |edge_id, bytes| {
+            let mut command = Command::from_bytes(bytes);
+            // The ring says who wrote the record; the record's own claim is not trusted.
+            command.head.edge_id = edge_id;
+            if stamper.stamp(&mut command) {
+                journal.append(
+                    command.head.sequence,
+                    command.head.timestamp_ns,
+                    command.as_bytes(),
+                );
+            }
+            engine.apply_counted(&command, &mut sink, counters.get());
+        });
+        if drained > 0 {
+            journal.publish();
+            waiter.reset();
+        } else {
+            waiter.idle();
+        }
+        polls += 1;
+        if polls.is_multiple_of(HOUSEKEEPING_EVERY) {
+            housekeeping(&mut hub, &output);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+    tracing::info!(
+        last_sequence = engine.last_sequence(),
+        state_hash = engine.state_hash(),
+        "engine stopped"
+    );
+    Ok(())
+}
+
+/// Edge attach/detach/reclaim and the heartbeats that tell edges the engine is alive.
+fn housekeeping(hub: &mut InputHub, output: &BroadcastWriter) {
+    hub.maintain(|change| match change {
+        EdgeChange::Attached(edge) => tracing::info!(edge, "edge attached"),
+        EdgeChange::Detached(edge) => tracing::info!(edge, "edge detached"),
+        EdgeChange::Reclaimed(edge) => {
+            tracing::warn!(edge, "edge died; its ring was drained and reclaimed")
+        }
+    });
+    hub.heartbeat();
+    output.heartbeat();
+}
+
+/// Pins the calling thread to `core` if it is one this process may use.
+pub fn pin_current_thread(core: Option<usize>) {
+    let Some(core) = core else { return };
+    let allowed = core_affinity::get_core_ids().unwrap_or_default();
+    match allowed.into_iter().find(|id| id.id == core) {
+        Some(id) if core_affinity::set_for_current(id) => tracing::info!(core, "pinned"),
+        _ => tracing::warn!(
+            core,
+            "cannot pin to this core (not allowed for this process); running unpinned"
+        ),
+    }
+}
+
+/// Whether a command kind byte names a journaled command.
+pub fn is_journaled(kind: u8) -> bool {
+    !CommandKind::from_u8(kind).is_some_and(CommandKind::is_query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Transfer, UserLookup};
+
+    #[test]
+    fn queries_reuse_the_last_sequence_and_time_never_goes_back() {
+        let mut stamper = Stamper {
+            next_sequence: 10,
+            last_timestamp_ns: u64::MAX - 1,
+        };
+        let mut deposit = Command::new(CommandKind::Deposit as u8, &Transfer::default());
+        assert!(stamper.stamp(&mut deposit));
+        assert_eq!(deposit.head.sequence, 10);
+        assert_eq!(deposit.head.timestamp_ns, u64::MAX - 1);
+        let mut query = Command::new(CommandKind::QueryUser as u8, &UserLookup::default());
+        assert!(!stamper.stamp(&mut query));
+        assert_eq!(query.head.sequence, 10);
+        assert_eq!(stamper.next_sequence, 11);
+        assert!(!is_journaled(CommandKind::QueryDepth as u8));
+        assert!(is_journaled(CommandKind::PlaceOrder as u8));
+    }
+}

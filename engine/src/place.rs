@@ -1,0 +1,263 @@
+//! Placing an order: validation (everything that can reject, before anything changes),
+//! the lock, matching, and then resting or ending the remainder.
+
+use crate::arena::Order;
+use crate::book::{crosses, opposite};
+use crate::engine::{open_status, Engine, Outcome};
+use crate::matching::Taker;
+use crate::message::{
+    OrderStatus, OrderType, PlaceOrder, RejectReason, SelfTradePrevention, Side, TimeInForce,
+    FLAG_POST_ONLY, TEXT_LEN,
+};
+use crate::sink::Out;
+use crate::spot::Terms;
+
+/// A validated order, ready to execute.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    order_type: OrderType,
+    time_in_force: TimeInForce,
+    limit: Option<i64>,
+    by_quote: bool,
+    lock_asset: u32,
+    lock: i64,
+    order: Order,
+}
+
+/// The enum fields of a place command, decoded.
+struct Kinds {
+    side: Side,
+    order_type: OrderType,
+    time_in_force: TimeInForce,
+    stp: SelfTradePrevention,
+    post_only: bool,
+}
+
+fn decode(body: &PlaceOrder) -> Result<Kinds, RejectReason> {
+    let side = match body.side {
+        1 => Side::Buy,
+        2 => Side::Sell,
+        _ => return Err(RejectReason::InvalidCommand),
+    };
+    let order_type = match body.order_type {
+        1 => OrderType::Limit,
+        2 => OrderType::Market,
+        _ => return Err(RejectReason::InvalidCommand),
+    };
+    let time_in_force = match body.time_in_force {
+        1 => TimeInForce::Gtc,
+        2 => TimeInForce::Ioc,
+        3 => TimeInForce::Fok,
+        _ => return Err(RejectReason::InvalidCommand),
+    };
+    let stp = match body.stp {
+        0 | 1 => SelfTradePrevention::ExpireTaker,
+        2 => SelfTradePrevention::ExpireMaker,
+        3 => SelfTradePrevention::ExpireBoth,
+        _ => return Err(RejectReason::InvalidCommand),
+    };
+    if body.flags & !FLAG_POST_ONLY != 0 {
+        return Err(RejectReason::InvalidCommand);
+    }
+    let post_only = body.flags & FLAG_POST_ONLY != 0;
+    let plain_limit = order_type == OrderType::Limit && time_in_force == TimeInForce::Gtc;
+    if post_only && !plain_limit {
+        return Err(RejectReason::InvalidCommand);
+    }
+    let by_quote = body.quote_quantity != 0;
+    if by_quote && time_in_force == TimeInForce::Fok {
+        return Err(RejectReason::InvalidCommand);
+    }
+    Ok(Kinds {
+        side,
+        order_type,
+        time_in_force,
+        stp,
+        post_only,
+    })
+}
+
+/// Price and size checks: the table of what each order type must carry.
+fn check_sizes(body: &PlaceOrder, kinds: &Kinds, terms: &Terms, min_lots: i64) -> Outcome {
+    let market = kinds.order_type == OrderType::Market;
+    if (market && body.price != 0) || (!market && body.price <= 0) {
+        return Err(RejectReason::InvalidPrice);
+    }
+    if body.quote_quantity != 0 {
+        if !market || kinds.side == Side::Sell || body.quantity != 0 {
+            return Err(RejectReason::InvalidQuantity);
+        }
+        if body.quote_quantity < 0 {
+            return Err(RejectReason::InvalidAmount);
+        }
+        return Ok(());
+    }
+    if body.quantity <= 0 {
+        return Err(RejectReason::InvalidQuantity);
+    }
+    if body.quantity < min_lots {
+        return Err(RejectReason::BelowMinimum);
+    }
+    terms
+        .base_units(body.quantity)
+        .ok_or(RejectReason::Overflow)?;
+    if !market {
+        terms
+            .notional(body.price, body.quantity)
+            .ok_or(RejectReason::Overflow)?;
+    }
+    Ok(())
+}
+
+impl Engine {
+    fn plan_place(&self, user_id: u64, body: &PlaceOrder) -> Result<Plan, RejectReason> {
+        self.require_user(user_id)?;
+        let spec = self.market(body.market)?;
+        let terms = Terms::of(spec);
+        let kinds = decode(body)?;
+        check_sizes(body, &kinds, &terms, spec.min_lots)?;
+        if body.client_order_id != [0; TEXT_LEN]
+            && self
+                .find_client_id(user_id, &body.client_order_id)
+                .is_some()
+        {
+            return Err(RejectReason::DuplicateClientOrderId);
+        }
+        let book = &self.books[body.market as usize];
+        let other = book.side(opposite(kinds.side));
+        let limit = (kinds.order_type == OrderType::Limit).then_some(body.price);
+        if limit.is_none() && other.is_empty() {
+            return Err(RejectReason::NoLiquidity);
+        }
+        if kinds.post_only
+            && other
+                .best()
+                .is_some_and(|best| crosses(kinds.side, limit, best.price))
+        {
+            return Err(RejectReason::PostOnlyWouldCross);
+        }
+        let by_quote = body.quote_quantity != 0;
+        if kinds.time_in_force == TimeInForce::Fok {
+            let walk = self.walk(
+                body.market,
+                kinds.side,
+                limit,
+                body.quantity,
+                None,
+                user_id,
+                kinds.stp,
+            )?;
+            if walk.quantity < body.quantity {
+                return Err(RejectReason::FokNotFillable);
+            }
+        }
+        let lock = match (kinds.side, limit) {
+            (Side::Buy, None) if by_quote => body.quote_quantity,
+            (Side::Buy, None) => {
+                self.walk(
+                    body.market,
+                    Side::Buy,
+                    None,
+                    body.quantity,
+                    None,
+                    user_id,
+                    kinds.stp,
+                )?
+                .cost
+            }
+            (side, _) => terms
+                .limit_lock(side, body.price, body.quantity)
+                .ok_or(RejectReason::Overflow)?,
+        };
+        let lock_asset = self.lock_asset(body.market, kinds.side);
+        if self.accounts.holding(user_id, lock_asset).available < lock {
+            return Err(RejectReason::InsufficientBalance);
+        }
+        let may_rest = limit.is_some() && kinds.time_in_force == TimeInForce::Gtc;
+        if may_rest && (self.arena.is_full() || !book.side(kinds.side).can_rest_at(body.price)) {
+            return Err(RejectReason::CapacityFull);
+        }
+        let mut order = Order::new(self.next_order_id, kinds.side, body.price, body.quantity);
+        order.user_id = user_id;
+        order.market = body.market;
+        order.client_order_id = body.client_order_id;
+        order.stp = kinds.stp;
+        order.post_only = kinds.post_only;
+        order.locked = lock;
+        if by_quote {
+            order.remaining = i64::MAX;
+        }
+        Ok(Plan {
+            order_type: kinds.order_type,
+            time_in_force: kinds.time_in_force,
+            limit,
+            by_quote,
+            lock_asset,
+            lock,
+            order,
+        })
+    }
+
+    /// PlaceOrder. Events: Balance (the lock), per fill the fill events, then BookDelta if
+    /// the rest rests or Balance if the rest is unlocked, and last the order's OrderUpdate.
+    pub(crate) fn place(&mut self, user_id: u64, body: &PlaceOrder, out: &mut Out) -> Outcome {
+        let plan = self.plan_place(user_id, body)?;
+        self.next_order_id += 1;
+        self.accounts.lock(user_id, plan.lock_asset, plan.lock);
+        self.emit_balance(user_id, plan.lock_asset, 0, out);
+        let mut taker = Taker {
+            order: plan.order,
+            limit: plan.limit,
+            by_quote: plan.by_quote,
+            stopped_by_stp: false,
+            budget_spent: false,
+        };
+        self.match_taker(&mut taker, out);
+        let rests = plan.time_in_force == TimeInForce::Gtc && plan.limit.is_some();
+        self.finish_taker(&mut taker, rests, plan.order_type, plan.time_in_force, out);
+        Ok(())
+    }
+
+    /// After matching: rest the remainder (GTC limit, not stopped by self-trade prevention)
+    /// or unlock it; then report the order's state.
+    pub(crate) fn finish_taker(
+        &mut self,
+        taker: &mut Taker,
+        may_rest: bool,
+        order_type: OrderType,
+        time_in_force: TimeInForce,
+        out: &mut Out,
+    ) {
+        let order = &mut taker.order;
+        let market = order.market;
+        let status = if may_rest && order.remaining > 0 && !taker.stopped_by_stp {
+            let slot = self.attach(*order);
+            let change = self.books[market as usize].push_back(&mut self.arena, slot);
+            self.emit_delta(market, &change, out);
+            open_status(order)
+        } else {
+            let filled = if taker.by_quote {
+                let budget_gone = taker.budget_spent || order.locked == 0;
+                !taker.stopped_by_stp && order.executed_quantity > 0 && budget_gone
+            } else {
+                order.remaining == 0
+            };
+            let asset = self.lock_asset(market, order.side);
+            if order.locked > 0 {
+                self.accounts.unlock(order.user_id, asset, order.locked);
+                order.locked = 0;
+                self.emit_balance(order.user_id, asset, 0, out);
+            }
+            if filled {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::Expired
+            }
+        };
+        let mut report = *order;
+        if taker.by_quote {
+            report.remaining = 0;
+        }
+        self.emit_order(&report, order_type, time_in_force, status, 0, out);
+    }
+}

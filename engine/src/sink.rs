@@ -1,0 +1,58 @@
+//! Where the engine writes its events, and the per-command event writer.
+
+use bytemuck::Pod;
+
+use crate::message::{Event, EventKind, Head};
+
+/// Receives every event the engine emits, in order.
+pub trait EventSink {
+    /// Takes one event (copy it out; the reference is only valid during the call).
+    fn emit(&mut self, event: &Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn emit(&mut self, event: &Event) {
+        self.push(*event);
+    }
+}
+
+/// Writes the events of one command: every event carries the command's routing, sequence
+/// and time, plus the user it concerns; it counts them for the closing `Done`.
+pub(crate) struct Out<'a> {
+    sink: &'a mut dyn EventSink,
+    head: Head,
+    pub(crate) count: u32,
+}
+
+impl<'a> Out<'a> {
+    pub(crate) fn new(sink: &'a mut dyn EventSink, command_head: &Head) -> Self {
+        let head = Head {
+            kind: 0,
+            flags: 0,
+            edge_id: command_head.edge_id,
+            reserved: 0,
+            request_id: command_head.request_id,
+            user_id: 0,
+            sequence: command_head.sequence,
+            timestamp_ns: command_head.timestamp_ns,
+        };
+        Self {
+            sink,
+            head,
+            count: 0,
+        }
+    }
+
+    /// Emits one event of `kind` for `user_id` with `flags` in its head.
+    pub(crate) fn emit<B: Pod>(&mut self, kind: EventKind, user_id: u64, flags: u8, body: &B) {
+        let mut event = Event::new(kind as u8, body);
+        event.head = Head {
+            kind: kind as u8,
+            flags,
+            user_id,
+            ..self.head
+        };
+        self.sink.emit(&event);
+        self.count += 1;
+    }
+}

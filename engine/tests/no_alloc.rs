@@ -1,0 +1,135 @@
+//! After warm-up, applying commands allocates nothing: a counting global allocator watches
+//! this thread while thousands of mixed commands (every order type, amends, cancels,
+//! cancel-all, deposits, withdrawals, queries, rejections) go through the engine.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use common::*;
+use pinwheel_engine::message::{Event, EventKind};
+use pinwheel_engine::{Counters, Engine, EventSink};
+
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note_allocation() {
+    // `try_with`: the thread-locals may be gone while a thread shuts down.
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only
+// const-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_allocation();
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Counts events by kind and folds them into a checksum: a sink that never allocates.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    trades: u64,
+    rejects: u64,
+    depth_levels: u64,
+    checksum: u64,
+}
+
+impl EventSink for Tally {
+    fn emit(&mut self, event: &Event) {
+        self.events += 1;
+        self.trades += (event.head.kind == EventKind::Trade as u8) as u64;
+        self.rejects += (event.head.kind == EventKind::Rejected as u8) as u64;
+        self.depth_levels += (event.head.kind == EventKind::DepthLevel as u8) as u64;
+        for chunk in event.as_bytes().chunks(8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap());
+            self.checksum = (self.checksum ^ word)
+                .rotate_left(7)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+}
+
+#[test]
+fn applying_commands_after_warm_up_allocates_nothing() {
+    const USERS: u64 = 8;
+    const COMMANDS: u64 = 20_000;
+    let mut engine = Engine::new(table(), &capacity());
+    let counters = Counters::new();
+    let mut tally = Tally::default();
+    let mut sequence = 0;
+    for user in 1..=USERS {
+        sequence += 1;
+        engine.apply(&create_user(&format!("user{user}"), sequence), &mut tally);
+        for asset in 0..4 {
+            sequence += 1;
+            engine.apply(&deposit(user, asset, 1_000_000_000, sequence), &mut tally);
+        }
+    }
+    // Pre-build the commands so the measured loop does nothing but apply them.
+    let mut rng = Rng(0x5eed);
+    let commands: Vec<_> = (0..COMMANDS)
+        .map(|i| random_trading_command(&mut rng, USERS, 1 + i / 2, sequence + 1 + i))
+        .collect();
+    let (warm_up, measured) = commands.split_at(2_000);
+    for command in warm_up {
+        engine.apply_counted(command, &mut tally, &counters);
+    }
+    let before = (tally.trades, tally.rejects, tally.depth_levels);
+    COUNTING.with(|counting| counting.set(true));
+    // Control: the counter does see an allocation on this thread.
+    drop(std::hint::black_box(Vec::<u64>::with_capacity(4)));
+    assert_eq!(
+        ALLOCATIONS.with(|count| count.replace(0)),
+        1,
+        "the counting allocator is not counting"
+    );
+    for command in measured {
+        engine.apply_counted(command, &mut tally, &counters);
+    }
+    COUNTING.with(|counting| counting.set(false));
+    let allocations = ALLOCATIONS.with(|count| count.get());
+    assert_eq!(
+        allocations, 0,
+        "the engine allocated {allocations} times after warm-up"
+    );
+    // The measured run did real work: trades, rests, and rejections of every sort.
+    assert!(
+        tally.trades - before.0 > 1_000,
+        "too few trades: {}",
+        tally.trades - before.0
+    );
+    assert!(tally.rejects - before.1 > 100, "too few rejections");
+    assert!(tally.depth_levels - before.2 > 100, "books were never deep");
+    assert!(counters.command_count(4) + counters.command_count(7) > 10_000);
+    engine.check_invariants().unwrap();
+}

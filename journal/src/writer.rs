@@ -1,0 +1,351 @@
+//! The journal writer, owned by the engine thread.
+//!
+//! `append` is a memcpy into a mapped, pre-faulted segment: no syscall, no allocation, no lock.
+//! `publish` is one release store that the flusher thread picks up. Creating, pre-faulting and
+//! syncing the next segment, unmapping full ones and every `fdatasync` happen on other threads.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use memmap2::MmapMut;
+
+use crate::background::{PreparedSegment, Shared};
+use crate::config::{Durability, JournalConfig};
+use crate::durable_cursor::DurableCursor;
+use crate::error::{IoContext, JournalError};
+use crate::frame::{frame_size, write_frame, MAX_PAYLOAD};
+use crate::scan::find_tail;
+use crate::segment_file::{
+    create_segment, fdatasync, map_segment_mut, prefault, store_first_sequence, SegmentEntry,
+    SEGMENT_HEADER_SIZE,
+};
+
+/// How long the writer waits for the preparer at a segment boundary before giving up.
+const SEGMENT_WAIT_LIMIT: Duration = Duration::from_secs(30);
+
+/// The segment the writer appends to.
+struct ActiveSegment {
+    map: MmapMut,
+    index: u64,
+    /// Where the next frame goes.
+    pos: usize,
+}
+
+/// Appends frames to the journal; owned by the engine thread. See the module docs.
+pub struct JournalWriter {
+    /// `None` in durability `none`: nothing is journaled.
+    active: Option<ActiveSegment>,
+    /// Last appended sequence.
+    written: u64,
+    /// Last sequence handed to the flusher.
+    published: u64,
+    shared: Option<Arc<Shared>>,
+    threads: Vec<JoinHandle<()>>,
+    /// Kept in durability `none`, where no flusher owns it.
+    idle_cursor: Option<DurableCursor>,
+}
+
+impl JournalWriter {
+    /// Opens the journal after recovery and starts the flusher and preparer threads.
+    ///
+    /// `next_sequence` must be above every sequence on disk. What is on disk is synced and
+    /// published as durable before this returns. In durability `none` nothing is opened and
+    /// the cursor is set to [`DurableCursor::EVERYTHING`].
+    pub fn open(
+        config: &JournalConfig,
+        durable: DurableCursor,
+        next_sequence: u64,
+    ) -> Result<JournalWriter, JournalError> {
+        config.validate()?;
+        assert!(next_sequence >= 1, "sequences start at 1");
+        let last = next_sequence - 1;
+        if config.durability == Durability::None {
+            durable.set(DurableCursor::EVERYTHING);
+            return Ok(JournalWriter {
+                active: None,
+                written: last,
+                published: last,
+                shared: None,
+                threads: Vec::new(),
+                idle_cursor: Some(durable),
+            });
+        }
+        fs::create_dir_all(&config.dir).at(&config.dir)?;
+        let (active, opened_files, ready) = open_tail(config, next_sequence)?;
+        durable.set(last);
+        let files: BTreeMap<_, _> = opened_files.into_iter().collect();
+        let next_index = ready.as_ref().map_or(active.index + 1, |r| r.index + 1);
+        let shared = Arc::new(Shared {
+            written: CachePadded::new(AtomicU64::new(last)),
+            writer_segment: CachePadded::new(AtomicU64::new(active.index)),
+            ready: crate::handoff::Slot::new(),
+            retired: crate::handoff::Slot::new(),
+            files: Mutex::new(files),
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            durable,
+            config: config.clone(),
+        });
+        if let Some(ready) = ready {
+            assert!(
+                shared.ready.put(ready).is_ok(),
+                "the ready slot starts empty"
+            );
+        }
+        let threads = spawn_threads(&shared, last, next_index)?;
+        Ok(JournalWriter {
+            active: Some(active),
+            written: last,
+            published: last,
+            shared: Some(shared),
+            threads,
+            idle_cursor: None,
+        })
+    }
+
+    /// Appends one frame. Hot path: a CRC and a memcpy into mapped memory.
+    ///
+    /// Panics if `sequence` does not increase, if the payload is over [`MAX_PAYLOAD`] or larger
+    /// than a segment, or if the preparer could not supply a segment within 30 s.
+    #[inline]
+    pub fn append(&mut self, sequence: u64, timestamp_ns: u64, payload: &[u8]) {
+        assert!(
+            sequence > self.written,
+            "journal sequence {sequence} does not follow {}",
+            self.written
+        );
+        assert!(
+            payload.len() <= MAX_PAYLOAD,
+            "journal payload of {} bytes is over the limit",
+            payload.len()
+        );
+        self.written = sequence;
+        let Some(active) = self.active.as_mut() else {
+            return;
+        };
+        let size = frame_size(payload.len());
+        if active.pos + size > active.map.len() {
+            self.roll_over(size);
+        }
+        let active = self.active.as_mut().expect("durability is not none");
+        if active.pos == SEGMENT_HEADER_SIZE {
+            store_first_sequence(&active.map, sequence);
+        }
+        // SAFETY: `pos` is 8-aligned (frame sizes are multiples of 8, the header is 64 bytes),
+        // `pos + size` fits in the mapping (checked above, and by `roll_over`), the space after
+        // `pos` is zero (new segment, or the zeroed end found at open), and only this thread
+        // writes the active segment.
+        unsafe {
+            write_frame(
+                active.map.as_mut_ptr().add(active.pos),
+                sequence,
+                timestamp_ns,
+                payload,
+            )
+        };
+        active.pos += size;
+    }
+
+    /// Makes every appended frame visible to the flusher (one release store). Call once per batch.
+    #[inline]
+    pub fn publish(&mut self) {
+        if self.published == self.written {
+            return;
+        }
+        self.published = self.written;
+        if let Some(shared) = &self.shared {
+            // Release: the flusher that reads this also sees every frame written before it.
+            shared.written.store(self.written, Ordering::Release);
+        }
+    }
+
+    /// The last appended sequence (published or not).
+    pub fn written_sequence(&self) -> u64 {
+        self.written
+    }
+
+    /// The highest durable sequence (`u64::MAX` in durability `none`).
+    pub fn durable_sequence(&self) -> u64 {
+        match (&self.shared, &self.idle_cursor) {
+            (Some(shared), _) => shared.durable.get(),
+            (None, Some(cursor)) => cursor.get(),
+            (None, None) => unreachable!("a writer always has a cursor"),
+        }
+    }
+
+    /// `Err` if the flusher or preparer stopped (disk full, I/O error): nothing more becomes durable.
+    pub fn health(&self) -> Result<(), JournalError> {
+        self.shared
+            .as_ref()
+            .and_then(|shared| shared.failure())
+            .map_or(Ok(()), Err)
+    }
+
+    /// Publishes what is appended, waits for the flusher to sync it, and stops the threads.
+    pub fn close(mut self) -> Result<(), JournalError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), JournalError> {
+        self.publish();
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        shared.stop.store(true, Ordering::Release);
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                shared.fail(
+                    "join",
+                    JournalError::Background("a journal thread panicked".into()),
+                );
+            }
+        }
+        shared.failure().map_or(Ok(()), Err)
+    }
+
+    /// Switches to the prepared next segment. Cold: once per segment.
+    #[cold]
+    #[inline(never)]
+    fn roll_over(&mut self, frame_size: usize) {
+        let shared = Arc::clone(self.shared.as_ref().expect("durability is not none"));
+        let next = wait_bounded(&shared, "the next journal segment", || shared.ready.take());
+        let active = self.active.as_mut().expect("durability is not none");
+        assert!(
+            SEGMENT_HEADER_SIZE + frame_size <= next.map.len(),
+            "a {frame_size}-byte frame does not fit in a journal segment"
+        );
+        let full = std::mem::replace(&mut active.map, next.map);
+        active.index = next.index;
+        active.pos = SEGMENT_HEADER_SIZE;
+        // Release, before any frame of the new segment is published through `written`.
+        shared.writer_segment.store(next.index, Ordering::Release);
+        let mut full = Some(full);
+        wait_bounded(&shared, "the preparer to take a full segment", || {
+            let map = full.take().expect("still ours");
+            shared
+                .retired
+                .put(map)
+                .map_err(|back| full = Some(back))
+                .ok()
+        });
+    }
+}
+
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        if let Err(err) = self.shutdown() {
+            tracing::error!(error = %err, "journal writer closed with an error");
+        }
+    }
+}
+
+/// Spins, then yields, until `attempt` succeeds; panics after the limit or if a background thread failed.
+fn wait_bounded<T>(shared: &Shared, what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + SEGMENT_WAIT_LIMIT;
+    let mut spins = 0u32;
+    loop {
+        if let Some(value) = attempt() {
+            return value;
+        }
+        if let Some(err) = shared.failure() {
+            panic!("journal writer cannot continue waiting for {what}: {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "journal writer waited {SEGMENT_WAIT_LIMIT:?} for {what}"
+        );
+        spins += 1;
+        if spins < 1000 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+type SegmentFiles = Vec<(u64, (std::fs::File, std::path::PathBuf))>;
+type OpenedTail = (ActiveSegment, SegmentFiles, Option<PreparedSegment>);
+
+/// Picks the segment to continue in (the last with frames, else the first empty one, else a new
+/// segment 1), reuses one empty segment after it as the ready one and removes any others.
+fn open_tail(config: &JournalConfig, next_sequence: u64) -> Result<OpenedTail, JournalError> {
+    let tail = find_tail(&config.dir)?;
+    let mut empty = tail.empty.into_iter();
+    let (entry, pos) = match tail.current {
+        Some((entry, end, last)) => {
+            if last >= next_sequence {
+                return Err(JournalError::SequenceMismatch {
+                    dir: config.dir.clone(),
+                    last,
+                    requested: next_sequence,
+                });
+            }
+            (entry, end)
+        }
+        None => match empty.next() {
+            Some(entry) => (entry, SEGMENT_HEADER_SIZE),
+            None => {
+                let (_, _, path) = create_segment(&config.dir, 1, config.segment_size)?;
+                (SegmentEntry { index: 1, path }, SEGMENT_HEADER_SIZE)
+            }
+        },
+    };
+    let (file, mut map) = map_segment_mut(&entry.path)?;
+    prefault(&mut map, pos);
+    // What recovery kept may still sit in the page cache only: make it durable before we say so.
+    fdatasync(&file, &entry.path)?;
+    let mut files = vec![(entry.index, (file, entry.path))];
+    let mut ready = None;
+    if let Some(spare) = empty.next() {
+        // Reused rather than recreated: a follower may already have it mapped.
+        let (spare_file, mut spare_map) = map_segment_mut(&spare.path)?;
+        prefault(&mut spare_map, SEGMENT_HEADER_SIZE);
+        ready = Some(PreparedSegment {
+            index: spare.index,
+            map: spare_map,
+        });
+        files.push((spare.index, (spare_file, spare.path)));
+    }
+    for extra in empty {
+        fs::remove_file(&extra.path).at(&extra.path)?;
+    }
+    let active = ActiveSegment {
+        map,
+        index: entry.index,
+        pos,
+    };
+    Ok((active, files, ready))
+}
+
+fn spawn_threads(
+    shared: &Arc<Shared>,
+    durable: u64,
+    next_index: u64,
+) -> Result<Vec<JoinHandle<()>>, JournalError> {
+    let spawn_error = |err: std::io::Error| {
+        JournalError::Background(format!("cannot start a journal thread: {err}"))
+    };
+    let flusher_shared = Arc::clone(shared);
+    let flusher = std::thread::Builder::new()
+        .name("pinwheel-journal-flush".into())
+        .spawn(move || crate::flusher::run_flusher(flusher_shared, durable))
+        .map_err(spawn_error)?;
+    let preparer_shared = Arc::clone(shared);
+    let preparer = std::thread::Builder::new()
+        .name("pinwheel-journal-prep".into())
+        .spawn(move || crate::preparer::run_preparer(preparer_shared, next_index));
+    match preparer {
+        Ok(preparer) => Ok(vec![flusher, preparer]),
+        Err(err) => {
+            shared.stop.store(true, Ordering::Release);
+            let _ = flusher.join();
+            Err(spawn_error(err))
+        }
+    }
+}

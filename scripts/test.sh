@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs Pinwheel's whole test suite: formatting, lints, every Rust test (unit, integration,
+# multi-process, against a real QuestDB), the LOBSTER check, and the browser test.
+# Usage: ./scripts/test.sh        (from the repository root; installs what it needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain and packages"
+./scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build"
+cargo build --workspace --all-targets
+
+step "QuestDB jar (tests start their own QuestDB instances with it)"
+./scripts/questdb.sh fetch
+
+step "cargo test (unit, integration, multi-process, QuestDB)"
+# Two cores: the heavy multi-process tests bound their own threads; keep the harness at 2.
+cargo test --workspace -- --test-threads=2
+
+step "browser test (headless Chromium)"
+(cd web && npm ci --no-audit --no-fund && PINWHEEL_BIN="$root/target/debug/pinwheel" node --test tests/)
+
+step "all tests passed"
