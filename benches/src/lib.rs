@@ -1,1 +1,4 @@
-//! pinwheel-benches.
+//! pinwheel-benches: the harnesses behind `pinwheel bench`.
+
+pub mod feed;
+pub mod ring;
