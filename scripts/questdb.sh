@@ -5,6 +5,7 @@
 #                             [--watch-pid PID] [--wait-seconds 60]
 #   scripts/questdb.sh stop   [--dir DIR]
 #   scripts/questdb.sh status [--dir DIR] [--http-port 9000]
+#   scripts/questdb.sh fetch  (only download the jar)
 #
 # The server jar (org.questdb:questdb, the 9.3.x line, which runs on Java 17) is fetched from
 # Maven Central with mvn into .questdb/jars/ under the repository, once. The server listens on
@@ -189,6 +190,7 @@ status() {
 }
 
 case "${command}" in
+    fetch) fetch_jar ;;
     start) start ;;
     stop) stop ;;
     status) status ;;
