@@ -956,3 +956,21 @@ async fn two_edges_trade_with_each_other() {
     let order = seller.ok("GET", "/fills?market=ETH-USD", None).await;
     assert_eq!(order[0]["orderId"], ask["orderId"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_durability_answers_once_the_journal_has_it() {
+    let exchange = Exchange::start_with("sync", 1, &[], "sync").await;
+    let base = exchange.url(0);
+    let alice = Trader::signup(&base, "alice").await;
+    alice.deposit("USD", "100").await;
+    let order = alice.limit(BTC, "buy", "10", "1").await;
+    assert_eq!(order["status"], "NEW");
+    assert_eq!(alice.balance("USD").await, ("90".into(), "10".into()));
+    let journal = exchange.dir.join("data").join("journal");
+    let files = std::fs::read_dir(&journal).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        files > 0,
+        "the journal in {} holds the commands",
+        journal.display()
+    );
+}
