@@ -1,3 +1,4 @@
 //! pinwheel-benches: the harnesses behind `pinwheel bench`.
 
+pub mod e2e;
 pub mod ring;

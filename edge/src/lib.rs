@@ -32,4 +32,4 @@ mod test_support;
 
 pub use config::EdgeConfig;
 pub use pinwheel_ring::WaitStrategy;
-pub use run::run;
+pub use run::{run, run_until};

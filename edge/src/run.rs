@@ -24,12 +24,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs an edge until SIGTERM or SIGINT, then exits cleanly.
 pub fn run(config: EdgeConfig) -> anyhow::Result<()> {
+    run_until(config, stop_signal())
+}
+
+/// Runs an edge until `stop` completes (benchmarks and tests embed an edge this way).
+pub fn run_until(
+    config: EdgeConfig,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("edge-http")
         .build()
         .context("building the tokio runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, stop))
 }
 
 fn secret(config: &EdgeConfig) -> anyhow::Result<Vec<u8>> {
@@ -127,7 +135,10 @@ async fn stop_signal() {
     }
 }
 
-async fn serve(config: EdgeConfig) -> anyhow::Result<()> {
+async fn serve(
+    config: EdgeConfig,
+    stop_requested: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let address = SocketAddr::new(config.bind, config.port);
     let (state, reader) = tokio::task::block_in_place(|| build_state(config))?;
     let listener = tokio::net::TcpListener::bind(address)
@@ -142,8 +153,8 @@ async fn serve(config: EdgeConfig) -> anyhow::Result<()> {
         let _ = stop.wait_for(|s| *s).await;
     });
     let server = tokio::spawn(async move { server.await });
-    stop_signal().await;
-    tracing::info!("stop signal: draining");
+    stop_requested.await;
+    tracing::info!("stop requested: draining");
     let _ = stopped.send(true);
     if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");

@@ -329,9 +329,7 @@ impl Session {
         let event = &published.event;
         match EventKind::from_u8(event.head.kind) {
             Some(EventKind::BookDelta) => self.on_delta(&event.body()),
-            Some(EventKind::Trade) => {
-                self.on_trade(&event.body(), event.head.timestamp_ns / 1_000_000)
-            }
+            Some(EventKind::Trade) => self.on_trade(&event.body(), event.head.timestamp_ns),
             Some(EventKind::OrderUpdate)
                 if Some(published.owner) == self.user
                     && event.head.flags & FLAG_QUERY_ANSWER == 0 =>
@@ -407,7 +405,7 @@ impl Session {
         self.push(json!({ "stream": format!("depth@{}", market.symbol), "data": data }))
     }
 
-    fn on_trade(&self, trade: &Trade, time_ms: u64) -> Result<(), ()> {
+    fn on_trade(&self, trade: &Trade, time_ns: u64) -> Result<(), ()> {
         let Some(market) = self.state.market_by_id(trade.market) else {
             return Ok(());
         };
@@ -418,7 +416,7 @@ impl Session {
             .cloned()
             .collect();
         for stream in streams {
-            let data = self.trade_data(&stream, market, trade, time_ms);
+            let data = self.trade_data(&stream, market, trade, time_ns);
             self.push(json!({ "stream": stream_name(&self.state, &stream), "data": data }))?;
         }
         Ok(())
@@ -429,8 +427,9 @@ impl Session {
         stream: &Stream,
         market: &MarketSpec,
         trade: &Trade,
-        time_ms: u64,
+        time_ns: u64,
     ) -> Value {
+        let time_ms = time_ns / 1_000_000;
         let (base, quote) = self.state.assets_of(market);
         match stream {
             Stream::Ticker(_) => ticker_json(&self.state, market),
@@ -456,6 +455,7 @@ impl Session {
                 "quantity": quantity_text(trade.quantity, market, base),
                 "side": if trade.taker_side == Side::Buy as u8 { "buy" } else { "sell" },
                 "time": time_ms,
+                "timeNs": time_ns,
             }),
         }
     }
