@@ -739,6 +739,16 @@ async fn websocket_streams_public_and_private() {
         (trade["price"].as_str(), trade["quantity"].as_str()),
         (Some("30000"), Some("0.1"))
     );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let time = trade["time"].as_u64().unwrap();
+    assert!(
+        time <= now_ms && now_ms - time < 60_000,
+        "trade time {time} is the engine ms timestamp"
+    );
+    assert_eq!(trade["timeNs"].as_u64().unwrap() / 1_000_000, time);
     let ticker = public.next_of("ticker@BTC-USD").await;
     assert_eq!(ticker["lastPrice"], "30000");
     let kline = public.next_of("kline@BTC-USD:1m").await;
@@ -955,4 +965,22 @@ async fn two_edges_trade_with_each_other() {
     assert_eq!(buyer.balance("ETH").await.0, "0.998");
     let order = seller.ok("GET", "/fills?market=ETH-USD", None).await;
     assert_eq!(order[0]["orderId"], ask["orderId"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_durability_answers_once_the_journal_has_it() {
+    let exchange = Exchange::start_with("sync", 1, &[], "sync").await;
+    let base = exchange.url(0);
+    let alice = Trader::signup(&base, "alice").await;
+    alice.deposit("USD", "100").await;
+    let order = alice.limit(BTC, "buy", "10", "1").await;
+    assert_eq!(order["status"], "NEW");
+    assert_eq!(alice.balance("USD").await, ("90".into(), "10".into()));
+    let journal = exchange.dir.join("data").join("journal");
+    let files = std::fs::read_dir(&journal).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        files > 0,
+        "the journal in {} holds the commands",
+        journal.display()
+    );
 }

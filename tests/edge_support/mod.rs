@@ -34,6 +34,16 @@ fn binary() -> &'static str {
 impl Exchange {
     /// An engine and `edges` edge processes, waiting until every edge answers /healthz.
     pub async fn start(name: &str, edges: usize, extra_edge_args: &[&str]) -> Exchange {
+        Self::start_with(name, edges, extra_edge_args, "async").await
+    }
+
+    /// As [`Exchange::start`], with the journal durability of every process.
+    pub async fn start_with(
+        name: &str,
+        edges: usize,
+        extra_edge_args: &[&str],
+        durability: &str,
+    ) -> Exchange {
         let dir = std::env::temp_dir().join(format!("pinwheel-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -43,7 +53,7 @@ impl Exchange {
                 .arg(dir.join("run"))
                 .arg("--data-dir")
                 .arg(dir.join("data"))
-                .args(["--wait", "backoff"])
+                .args(["--wait", "backoff", "--durability", durability])
                 .env("PINWHEEL_LOG", "warn")
                 .stdin(Stdio::null());
         };
