@@ -120,7 +120,7 @@ impl EngineLink {
             input: Mutex::new(input),
             // A random start keeps request ids of this link apart from any other edge's, so an
             // answer addressed to an edge id this link held before a re-attach still finds it.
-            next_request: AtomicU64::new(random_request_base()),
+            next_request: AtomicU64::new(request_base()),
             past_edge_ids: Mutex::new(Vec::new()),
             pending: Mutex::new(HashMap::new()),
             timeout,
@@ -143,11 +143,9 @@ impl EngineLink {
         mut command: Command,
         user_id: u64,
     ) -> Result<Vec<Event>, ApiError> {
-        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
-        command.head.request_id = request_id;
         command.head.user_id = user_id;
         let (sender, receiver) = oneshot::channel();
-        self.submit(&command, Pending::Reply(Vec::new(), sender))?;
+        let request_id = self.submit(&command, Pending::Reply(Vec::new(), sender))?;
         match tokio::time::timeout(self.timeout, receiver).await {
             Ok(Ok(events)) => Ok(events),
             Ok(Err(_)) => Err(ApiError::unavailable(
@@ -165,10 +163,16 @@ impl EngineLink {
         }
     }
 
-    fn submit(&self, command: &Command, pending: Pending) -> Result<(), ApiError> {
+    /// Numbers the command and pushes it; returns its request id.
+    ///
+    /// The id is taken under the ring's lock, so ids enter the ring strictly increasing: the
+    /// engine drops a journaled command whose id is not above the last one from this ring
+    /// (that is how it recognises a record handed out again after an engine crash).
+    fn submit(&self, command: &Command, pending: Pending) -> Result<u64, ApiError> {
         let mut command = *command;
-        let request_id = command.head.request_id;
         let mut input = self.input.lock().expect("input ring lock");
+        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        command.head.request_id = request_id;
         command.head.edge_id = input.edge_id();
         if !input.engine_alive() {
             self.counters.engine_down.fetch_add(1, Ordering::Relaxed);
@@ -188,18 +192,18 @@ impl EngineLink {
             ));
         }
         self.counters.commands.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        Ok(request_id)
     }
 
     /// Asks the engine for a market's depth; the reader thread installs the answer.
     pub fn request_depth_init(&self, market: u32, limit: u32) -> Result<(), ApiError> {
         let body = pinwheel_engine::message::DepthRequest { market, limit };
-        let mut command = Command::new(
+        let command = Command::new(
             pinwheel_engine::message::CommandKind::QueryDepth as u8,
             &body,
         );
-        command.head.request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
         self.submit(&command, Pending::DepthInit(Vec::new(), market))
+            .map(|_| ())
     }
 
     fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
@@ -410,7 +414,9 @@ impl Reader {
 }
 
 /// A random request id base in the lower half of the range (never wraps in practice).
-fn random_request_base() -> u64 {
-    use rand::RngCore;
-    (rand::rngs::OsRng.next_u64() >> 2).max(1)
+/// Request ids start at the wall clock in nanoseconds, so an edge that restarts (or another
+/// edge that takes over its ring) numbers above everything the ring carried before.
+fn request_base() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(1, |elapsed| elapsed.as_nanos() as u64).max(1)
 }

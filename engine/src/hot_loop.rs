@@ -174,6 +174,7 @@ impl Stage {
         };
         // The durable cursor exists before the output ring, so a reader that finds the ring
         // also finds the cursor that tells it what it may release.
+        pinwheel_ring::ensure_run_dir(&config.run_dir)?;
         let durable = DurableCursor::create(&config.run_dir)?;
         let hub = InputHub::open_or_create(&config.run_dir, input)?;
         let output = BroadcastWriter::open_or_create(

@@ -23,7 +23,7 @@ impl Running {
     fn start(config: &HotLoopConfig) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let (config, flag) = (config.clone(), Arc::clone(&stop));
-        let thread = std::thread::spawn(move || run(&config, &EngineConfig::default(), &flag));
+        let thread = std::thread::spawn(move || run(&config, &small_engine(), &flag));
         Self {
             stop,
             thread: Some(thread),
@@ -34,6 +34,19 @@ impl Running {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().unwrap().unwrap();
     }
+}
+
+/// Bound on the engine's start-up (recovery, rings, journal) on a loaded two-core machine.
+const ATTACH: Duration = Duration::from_secs(60);
+
+/// Small pools: start-up allocates every pool, and the tests need few orders.
+fn small_engine() -> EngineConfig {
+    let mut config = EngineConfig::default();
+    config.capacity.orders = 4096;
+    config.capacity.users = 64;
+    config.capacity.api_keys = 64;
+    config.capacity.price_levels = 1024;
+    config
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -135,7 +148,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     let dir = temp_dir("round-trip");
     let config = config(&dir);
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, Duration::from_secs(10)).unwrap();
+    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
     let mut reader =
         BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
             .unwrap();
@@ -191,13 +204,13 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     drop(producer);
     engine.stop();
 
-    let live = recover(&config.data_dir, &EngineConfig::default(), false).unwrap();
+    let live = recover(&config.data_dir, &small_engine(), false).unwrap();
     assert_eq!(live.engine.last_sequence(), done_sequence);
     live.engine.check_invariants().unwrap();
 
     // A restarted engine continues the sequence where the journal ends.
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, Duration::from_secs(10)).unwrap();
+    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
     let mut reader =
         BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
             .unwrap();
@@ -213,7 +226,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     engine.stop();
 
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, Duration::from_secs(10)).unwrap();
+    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
     let mut reader =
         BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
             .unwrap();
@@ -222,7 +235,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     assert_eq!(last.last().unwrap().head.sequence, done_sequence + 3);
     drop(producer);
     engine.stop();
-    let again = recover(&config.data_dir, &EngineConfig::default(), false).unwrap();
+    let again = recover(&config.data_dir, &small_engine(), false).unwrap();
     assert_eq!(again.report.last_sequence, done_sequence + 3);
     again.engine.check_invariants().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -233,7 +246,7 @@ fn queries_are_answered_but_not_journaled() {
     let dir = temp_dir("queries");
     let config = config(&dir);
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, Duration::from_secs(10)).unwrap();
+    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
     let mut reader =
         BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
             .unwrap();
@@ -249,7 +262,7 @@ fn queries_are_answered_but_not_journaled() {
     assert_eq!(kinds(&answer), vec![EventKind::UserInfo, EventKind::Done]);
     drop(producer);
     engine.stop();
-    let recovered = recover(&config.data_dir, &EngineConfig::default(), false).unwrap();
+    let recovered = recover(&config.data_dir, &small_engine(), false).unwrap();
     assert_eq!(
         recovered.report.replayed, 1,
         "only the CreateUser is journaled"
