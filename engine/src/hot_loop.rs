@@ -197,7 +197,8 @@ pub fn run(
     }
     tracing::info!(
         last_sequence = engine.last_sequence(),
-        state_hash = engine.state_hash(),
+        // Hex, as `pinwheel journal replay` prints it, so the two can be compared by eye and by tests.
+        state_hash = %format_args!("{:016x}", engine.state_hash()),
         "engine stopped"
     );
     Ok(())
