@@ -158,6 +158,8 @@ pub fn run(
     };
     let mut waiter = Waiter::new(config.wait);
     let mut polls: u64 = 0;
+    // Allocated once: the hot path copies each poll's records here (see the drain below).
+    let mut batch: Vec<Command> = Vec::with_capacity(config.batch);
     let mut last_poll = Instant::now();
     loop {
         let now = Instant::now();
@@ -168,19 +170,32 @@ pub fn run(
         let mut sink = OutputSink {
             writer: &mut output,
         };
+        // Copy the records out and release their ring slots before journaling any of them.
+        // A kill after the release loses these unanswered commands; a kill before it leaves
+        // them in the ring for the next engine, with none journaled. Journaling inside the
+        // drain callback instead would let a kill between the append and the release journal
+        // a command that the next engine then receives (and journals) a second time.
         let drained = hub.drain(config.batch, |edge_id, bytes| {
             let mut command = Command::from_bytes(bytes);
             // The ring says who wrote the record; the record's own claim is not trusted.
             command.head.edge_id = edge_id;
-            if stamper.stamp(&mut command) {
+            debug_assert!(
+                batch.len() < batch.capacity(),
+                "drain gives at most `batch`"
+            );
+            batch.push(command);
+        });
+        for command in &mut batch {
+            if stamper.stamp(command) {
                 journal.append(
                     command.head.sequence,
                     command.head.timestamp_ns,
                     command.as_bytes(),
                 );
             }
-            engine.apply_counted(&command, &mut sink, counters.get());
-        });
+            engine.apply_counted(command, &mut sink, counters.get());
+        }
+        batch.clear();
         if drained > 0 {
             journal.publish();
             waiter.reset();
