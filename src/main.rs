@@ -31,6 +31,11 @@ enum Role {
         core: Option<usize>,
     },
     /// Start engine, edges, feed and snapshot follower; supervise them.
+    /// HTTP + WebSocket gateway.
+    Edge {
+        #[arg(long)]
+        port: Option<u16>,
+    },
     Up(up::UpArgs),
     /// Journal tools: verify, inspect, replay (and the snapshot follower).
     Journal {
@@ -60,6 +65,7 @@ fn init_tracing() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Role::Engine { core } => run_engine(&cli.common, core),
+        Role::Edge { port } => run_edge(&cli.common, port),
         Role::Up(args) => up::run(&cli.common, &args),
         Role::Journal { command } => journal_cmd::run(&cli.common, &command),
     }
@@ -83,4 +89,21 @@ fn run_engine(common: &CommonArgs, core: Option<usize>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&hot.data_dir)?;
     let stop = stop_flag()?;
     pinwheel_engine::hot_loop::run(&hot, &config.engine, &stop)
+}
+
+fn run_edge(common: &CommonArgs, port: Option<u16>) -> anyhow::Result<()> {
+    let config = Config::load(common)?;
+    let hot = config.hot_loop()?;
+    let mut edge = pinwheel_edge::EdgeConfig {
+        run_dir: hot.run_dir.clone(),
+        data_dir: config.data_dir.clone(),
+        wait: hot.wait,
+        durability: config.durability.clone(),
+        engine: config.engine.clone(),
+        ..Default::default()
+    };
+    if let Some(port) = port {
+        edge.port = port;
+    }
+    pinwheel_edge::run(edge)
 }

@@ -1,1 +1,3 @@
-//! pinwheel-benches.
+//! pinwheel-benches: the harnesses behind `pinwheel bench`.
+
+pub mod ring;

@@ -49,6 +49,14 @@ pub enum JournalError {
         /// The next sequence the caller asked for.
         requested: u64,
     },
+    /// Another process (or writer) holds the journal: a second engine, or recovery under a live writer.
+    #[error("journal {dir} is in use by {holder}; only one writer (or recovery) at a time")]
+    Locked {
+        /// The journal directory.
+        dir: PathBuf,
+        /// What the lock file says about its holder.
+        holder: String,
+    },
     /// The background flusher or segment preparer stopped with an error.
     #[error("journal background thread failed: {0}")]
     Background(String),
@@ -63,6 +71,7 @@ impl JournalError {
             JournalError::Config(_) => "journal_config",
             JournalError::NotCovered { .. } => "journal_not_covered",
             JournalError::SequenceMismatch { .. } => "journal_sequence_mismatch",
+            JournalError::Locked { .. } => "journal_locked",
             JournalError::Background(_) => "journal_background",
         }
     }

@@ -18,6 +18,7 @@ mod error;
 mod flusher;
 mod frame;
 mod handoff;
+mod lock;
 pub mod measure;
 mod preparer;
 mod reader;
@@ -37,6 +38,7 @@ pub use config::{
 pub use durable_cursor::{DurableCursor, DURABLE_FILE_NAME};
 pub use error::JournalError;
 pub use frame::{frame_size, Frame, FRAME_HEADER_SIZE, MAX_PAYLOAD};
+pub use lock::{lock_path, LOCK_FILE_NAME};
 pub use reader::JournalReader;
 pub use recovery::{recover, RecoveryReport};
 pub use replay::replay;
@@ -45,6 +47,16 @@ pub use segment_file::{list_segments, segment_file_name, SegmentEntry, SEGMENT_H
 pub use snapshot::{latest_snapshot, read_snapshot, write_snapshot, Snapshot, SnapshotDamage};
 pub use verify::{verify, VerifyReport};
 pub use writer::JournalWriter;
+
+/// Compile-time check: the writer moves to the engine thread, readers and cursors to followers.
+#[allow(dead_code)]
+fn assert_thread_safety() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<JournalWriter>();
+    send::<JournalReader>();
+    send_sync::<DurableCursor>();
+}
 
 /// Sub-directory of the data directory that holds the journal segments.
 pub const JOURNAL_DIR: &str = "journal";

@@ -108,3 +108,114 @@ pub fn measure_sync_ack(
     std::fs::remove_dir_all(&journal_dir).at(&journal_dir)?;
     Ok(latencies)
 }
+
+/// Journal-only figures for one run (no engine): what the journal itself costs.
+#[derive(Clone, Debug)]
+pub struct JournalThroughput {
+    /// Durability the frames were written with.
+    pub durability: Durability,
+    /// Frames written (128-byte payloads).
+    pub frames: u64,
+    /// Appends per second on the writer thread, publishing once per batch.
+    pub append_per_sec: u64,
+    /// From the first append until the last frame was durable.
+    pub until_durable: Duration,
+    /// Time `recover` took over the whole journal.
+    pub recover: Duration,
+    /// Frames per second `replay` delivered (reading, CRC checking, calling back).
+    pub replay_per_sec: u64,
+}
+
+fn per_sec(count: u64, elapsed: Duration) -> u64 {
+    (count as u128 * 1_000_000_000 / elapsed.as_nanos().max(1)) as u64
+}
+
+/// Writes `frames` 128-byte frames into a fresh journal under `dir` (publishing every `batch`),
+/// then times recovery and replay of it; removes the journal afterwards.
+pub fn measure_throughput(
+    dir: &Path,
+    durability: Durability,
+    frames: u64,
+    batch: u64,
+) -> Result<JournalThroughput, JournalError> {
+    assert!(frames > 0 && batch > 0, "frames and batch must be positive");
+    let root = dir.join(format!("throughput-{}-{durability}", std::process::id()));
+    let run_dir = root.join("run");
+    std::fs::create_dir_all(&run_dir).at(&run_dir)?;
+    let config = JournalConfig::new(root.join("journal"), durability);
+    let mut writer = JournalWriter::open(&config, DurableCursor::create(&run_dir)?, 1)?;
+    let watcher = DurableCursor::open(&run_dir)?;
+    let mut payload = [0x5au8; 128];
+    let start = Instant::now();
+    for sequence in 1..=frames {
+        payload[..8].copy_from_slice(&sequence.to_le_bytes());
+        writer.append(sequence, sequence, &payload);
+        if sequence % batch == 0 {
+            writer.publish();
+        }
+    }
+    writer.publish();
+    let appended = start.elapsed();
+    if !watcher.wait_for(frames, Duration::from_secs(120)) {
+        return Err(JournalError::Background(format!(
+            "{frames} frames not durable within 120 s"
+        )));
+    }
+    let until_durable = start.elapsed();
+    writer.close()?;
+    let started = Instant::now();
+    crate::recovery::recover(&config.dir)?;
+    let recover = started.elapsed();
+    let started = Instant::now();
+    let mut checksum = 0u64;
+    let replayed = crate::replay::replay(&config.dir, 1, None, false, |frame| {
+        checksum = checksum.wrapping_add(frame.payload[0] as u64)
+    })?;
+    let replay_time = started.elapsed();
+    std::hint::black_box(checksum);
+    std::fs::remove_dir_all(&root).at(&root)?;
+    let replayed_all = durability == Durability::None || replayed == frames;
+    assert!(replayed_all, "replayed {replayed} of {frames} frames");
+    Ok(JournalThroughput {
+        durability,
+        frames,
+        append_per_sec: per_sec(frames, appended),
+        until_durable,
+        recover,
+        replay_per_sec: per_sec(replayed, replay_time),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fdatasync_probe_records_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let histogram = measure_fdatasync(dir.path(), 20).unwrap();
+        assert_eq!(histogram.len(), 20);
+        assert!(histogram.min() > 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "probe file removed"
+        );
+    }
+
+    #[test]
+    fn sync_ack_latency_counts_from_the_planned_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let histogram = measure_sync_ack(dir.path(), 2000, 200).unwrap();
+        assert_eq!(histogram.len(), 200);
+        assert!(histogram.min() > 0);
+    }
+
+    #[test]
+    fn throughput_run_replays_every_frame_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let figures = measure_throughput(dir.path(), Durability::Async, 5000, 16).unwrap();
+        assert_eq!(figures.frames, 5000);
+        assert!(figures.append_per_sec > 0 && figures.replay_per_sec > 0);
+    }
+}

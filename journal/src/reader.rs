@@ -12,8 +12,7 @@ use crate::error::JournalError;
 use crate::frame::{all_zero, read_frame, Frame, FrameAt, FRAME_HEADER_SIZE};
 use crate::scan::{later_valid_frame, map_segment};
 use crate::segment_file::{
-    list_segments, load_first_sequence, read_header, segment_file_name, SegmentEntry,
-    SEGMENT_HEADER_SIZE,
+    list_segments, read_header, segment_file_name, SegmentEntry, SEGMENT_HEADER_SIZE,
 };
 
 struct OpenSegment {
@@ -31,6 +30,15 @@ impl OpenSegment {
             map,
             pos: SEGMENT_HEADER_SIZE,
         })
+    }
+
+    /// Sequence of the segment's first frame, if it has an intact one. Used instead of the
+    /// header's first sequence, which a crash can leave set on a segment that never got a frame.
+    fn first_frame(&self) -> Option<u64> {
+        match read_frame(&self.map, SEGMENT_HEADER_SIZE) {
+            FrameAt::Valid(frame, _) => Some(frame.sequence),
+            _ => None,
+        }
     }
 
     fn damaged(&self, offset: usize, reason: impl Into<String>) -> JournalError {
@@ -60,6 +68,8 @@ pub struct JournalReader {
     bytes_done: u64,
     /// The last `next_at_most` stopped at its limit, not at the end of the journal.
     at_limit: bool,
+    /// Segment index and byte offset of the last frame read.
+    last_at: Option<(u64, u64)>,
 }
 
 impl JournalReader {
@@ -76,33 +86,35 @@ impl JournalReader {
             torn_at: None,
             bytes_done: 0,
             at_limit: false,
+            last_at: None,
         };
         reader.current = reader.start_segment()?;
         Ok(reader)
     }
 
-    /// The segment holding `from`: the last one whose first sequence is at or below it.
+    /// The segment holding `from`: the last one whose first frame is at or below it.
     fn start_segment(&self) -> Result<Option<OpenSegment>, JournalError> {
         let entries = list_segments(&self.dir)?;
         let Some(first) = entries.first() else {
             return Ok(None);
         };
         let mut chosen = OpenSegment::open(first.clone())?;
-        let oldest = load_first_sequence(&chosen.map);
-        if first.index > 1 && oldest > self.from {
-            return Err(JournalError::NotCovered {
-                dir: self.dir.clone(),
-                from: self.from,
-                oldest,
-            });
+        if let (true, Some(oldest)) = (first.index > 1, chosen.first_frame()) {
+            if oldest > self.from {
+                let dir = self.dir.clone();
+                return Err(JournalError::NotCovered {
+                    dir,
+                    from: self.from,
+                    oldest,
+                });
+            }
         }
         for entry in &entries[1..] {
             let candidate = OpenSegment::open(entry.clone())?;
-            let first_sequence = load_first_sequence(&candidate.map);
-            if first_sequence == 0 || first_sequence > self.from {
-                break;
+            match candidate.first_frame() {
+                Some(first_sequence) if first_sequence <= self.from => chosen = candidate,
+                _ => break,
             }
-            chosen = candidate;
         }
         Ok(Some(chosen))
     }
@@ -163,6 +175,7 @@ impl JournalReader {
                     sequence: frame.sequence,
                     timestamp_ns: frame.timestamp_ns,
                 };
+                self.last_at = Some((segment.entry.index, pos as u64));
                 segment.pos += size;
                 self.last = frame.sequence;
                 self.torn_at = None;
@@ -179,7 +192,7 @@ impl JournalReader {
             return Ok(Step::End);
         }
         let segment = self.current.as_ref().expect("checked by the caller");
-        // The writer stored the next segment's first sequence after its last frame here: look again.
+        // The writer published the next segment's first frame after its last frame here: look again.
         if !matches!(read_frame(&segment.map, pos), FrameAt::Empty) {
             return Ok(Step::Again);
         }
@@ -211,7 +224,8 @@ impl JournalReader {
         Ok(Step::End)
     }
 
-    /// Opens the next segment if it exists; true once the writer has started using it.
+    /// Opens the next segment if it exists; true once the writer has put a frame in it (so it
+    /// will never write to the current segment again).
     fn following_started(&mut self) -> Result<bool, JournalError> {
         if self.following.is_none() {
             let index = self
@@ -228,7 +242,7 @@ impl JournalReader {
             self.following = Some(OpenSegment::open(SegmentEntry { index, path })?);
         }
         let following = self.following.as_ref().expect("opened above");
-        Ok(load_first_sequence(&following.map) != 0)
+        Ok(following.first_frame().is_some())
     }
 
     /// After the last frame was read offline: checks nothing but zeroes (or one torn frame) follows.
@@ -270,6 +284,11 @@ impl JournalReader {
     /// True if the last `next_at_most` returned `None` because the next frame is above its limit.
     pub fn stopped_at_limit(&self) -> bool {
         self.at_limit
+    }
+
+    /// Segment index and byte offset of the last frame read (for `journal inspect`).
+    pub fn last_position(&self) -> Option<(u64, u64)> {
+        self.last_at
     }
 
     /// The last sequence read (0 before the first).

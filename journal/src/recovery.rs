@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, JournalError};
+use crate::lock::JournalLock;
 use crate::scan::{scan_journal, TornTail};
 use crate::segment_file::{fdatasync, map_segment_mut};
 
@@ -26,6 +27,16 @@ pub struct RecoveryReport {
 /// Scans every segment of `dir`; cuts a torn tail (zeroes it and syncs), removes leftover
 /// temporary segment files, and reports. Any damage before the tail is an error.
 pub fn recover(dir: &Path) -> Result<RecoveryReport, JournalError> {
+    if !dir.exists() {
+        return Ok(RecoveryReport {
+            last_sequence: 0,
+            frames: 0,
+            torn_tail: None,
+            first_sequence: None,
+            segments: 0,
+        });
+    }
+    let _lock = JournalLock::acquire(dir, "recovery")?;
     let scan = scan_journal(dir)?;
     if let Some(torn) = &scan.torn_tail {
         cut_torn_tail(torn)?;

@@ -36,6 +36,8 @@ const HEADER_SIZE: usize = 64;
 /// Body bytes covered by one CRC in the table.
 const BLOCK_SIZE: usize = 64 * 1024;
 const SUFFIX: &str = ".snap";
+/// Marks a snapshot being written: `<sequence>.snap.tmp-<pid>`.
+const TEMP_MARK: &str = ".tmp-";
 
 /// A snapshot read back and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,12 +105,14 @@ pub fn write_snapshot(
     body: &[u8],
 ) -> Result<PathBuf, JournalError> {
     fs::create_dir_all(dir).at(dir)?;
+    remove_stale_temp_files(dir)?;
     let final_path = dir.join(snapshot_file_name(sequence));
-    let temp_path = dir.join(format!(
-        "{}.tmp-{}",
+    let temp_name = format!(
+        "{}{TEMP_MARK}{}",
         snapshot_file_name(sequence),
         std::process::id()
-    ));
+    );
+    let temp_path = dir.join(temp_name);
     let table = block_crcs(body);
     let header = encode_header(sequence, state_hash, body.len() as u64, &table);
     let mut file = OpenOptions::new()
@@ -126,6 +130,23 @@ pub fn write_snapshot(
     fs::rename(&temp_path, &final_path).at(&final_path)?;
     fsync_dir(dir)?;
     Ok(final_path)
+}
+
+/// Temp files of snapshot writers killed mid-write. There is one snapshot writer per data
+/// directory (the follower), so any temp file found before writing is stale.
+fn remove_stale_temp_files(dir: &Path) -> Result<(), JournalError> {
+    for item in fs::read_dir(dir).at(dir)? {
+        let path = item.at(dir)?.path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if name.contains(TEMP_MARK) {
+            tracing::info!(file = %path.display(), "removing the temp file of an interrupted snapshot");
+            fs::remove_file(&path).at(&path)?;
+        }
+    }
+    Ok(())
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {

@@ -19,6 +19,7 @@ use crate::config::{Durability, JournalConfig};
 use crate::durable_cursor::DurableCursor;
 use crate::error::{IoContext, JournalError};
 use crate::frame::{frame_size, write_frame, MAX_PAYLOAD};
+use crate::lock::JournalLock;
 use crate::scan::find_tail;
 use crate::segment_file::{
     create_segment, fdatasync, map_segment_mut, prefault, store_first_sequence, SegmentEntry,
@@ -48,6 +49,8 @@ pub struct JournalWriter {
     threads: Vec<JoinHandle<()>>,
     /// Kept in durability `none`, where no flusher owns it.
     idle_cursor: Option<DurableCursor>,
+    /// Held for the writer's lifetime: one writer per journal.
+    _lock: Option<JournalLock>,
 }
 
 impl JournalWriter {
@@ -73,9 +76,10 @@ impl JournalWriter {
                 shared: None,
                 threads: Vec::new(),
                 idle_cursor: Some(durable),
+                _lock: None,
             });
         }
-        fs::create_dir_all(&config.dir).at(&config.dir)?;
+        let lock = JournalLock::acquire(&config.dir, "journal writer")?;
         let (active, opened_files, ready) = open_tail(config, next_sequence)?;
         durable.set(last);
         let files: BTreeMap<_, _> = opened_files.into_iter().collect();
@@ -106,6 +110,7 @@ impl JournalWriter {
             shared: Some(shared),
             threads,
             idle_cursor: None,
+            _lock: Some(lock),
         })
     }
 
@@ -175,7 +180,9 @@ impl JournalWriter {
         match (&self.shared, &self.idle_cursor) {
             (Some(shared), _) => shared.durable.get(),
             (None, Some(cursor)) => cursor.get(),
-            (None, None) => unreachable!("a writer always has a cursor"),
+            (None, None) => {
+                unreachable!("only a closed writer has no cursor, and close consumes it")
+            }
         }
     }
 
@@ -194,7 +201,8 @@ impl JournalWriter {
 
     fn shutdown(&mut self) -> Result<(), JournalError> {
         self.publish();
-        let Some(shared) = &self.shared else {
+        // Taken, so that `Drop` after `close` has nothing left to do.
+        let Some(shared) = self.shared.take() else {
             return Ok(());
         };
         shared.stop.store(true, Ordering::Release);
@@ -296,16 +304,21 @@ fn open_tail(config: &JournalConfig, next_sequence: u64) -> Result<OpenedTail, J
             }
         },
     };
-    let (file, mut map) = map_segment_mut(&entry.path)?;
-    prefault(&mut map, pos);
+    let (file, map) = map_segment_mut(&entry.path)?;
+    if pos == SEGMENT_HEADER_SIZE {
+        // A crash can leave the first sequence set on a segment that never got its frame.
+        store_first_sequence(&map, 0);
+    }
+    prefault(&map, pos);
     // What recovery kept may still sit in the page cache only: make it durable before we say so.
     fdatasync(&file, &entry.path)?;
     let mut files = vec![(entry.index, (file, entry.path))];
     let mut ready = None;
     if let Some(spare) = empty.next() {
         // Reused rather than recreated: a follower may already have it mapped.
-        let (spare_file, mut spare_map) = map_segment_mut(&spare.path)?;
-        prefault(&mut spare_map, SEGMENT_HEADER_SIZE);
+        let (spare_file, spare_map) = map_segment_mut(&spare.path)?;
+        store_first_sequence(&spare_map, 0);
+        prefault(&spare_map, SEGMENT_HEADER_SIZE);
         ready = Some(PreparedSegment {
             index: spare.index,
             map: spare_map,

@@ -35,6 +35,13 @@ fn a_reader_can_start_in_the_middle_and_replay_stops_at_to() {
         read_all(&dirs.journal(), 250),
         (250..=400).collect::<Vec<_>>()
     );
+    let mut reader = JournalReader::open(&dirs.journal(), 54).unwrap();
+    assert_eq!(reader.next().unwrap().map(|frame| frame.sequence), Some(54));
+    // Frame 54 opens the second segment (53 frames fit in one).
+    assert_eq!(
+        reader.last_position(),
+        Some((2, SEGMENT_HEADER_SIZE as u64))
+    );
     let mut seen = Vec::new();
     let count = replay(&dirs.journal(), 100, Some(300), false, |frame| {
         seen.push(frame.sequence)
@@ -124,4 +131,58 @@ fn a_sequence_that_does_not_increase_is_refused() {
     let mut writer = dirs.open_writer(Durability::Async, 1);
     writer.append(5, 1, &payload_for(5));
     writer.append(5, 1, &payload_for(5));
+}
+
+#[test]
+fn a_first_sequence_left_on_an_empty_segment_by_a_crash_does_not_mislead_a_follower() {
+    let dirs = TestDirs::new();
+    write_frames(&dirs, 1, 100, 1);
+    // Wait for the prepared segment after the last one with frames, then fake a writer that
+    // stored the first sequence there and died before its frame.
+    let writer = dirs.open_writer(Durability::Sync, 101);
+    let deadline = Instant::now() + WAIT;
+    while segments(&dirs.journal()).len() < 3 {
+        assert!(Instant::now() < deadline, "no prepared segment");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    writer.close().unwrap();
+    let spare = segments(&dirs.journal())[2].clone();
+    let mut bytes = std::fs::read(&spare).unwrap();
+    bytes[32..40].copy_from_slice(&101u64.to_le_bytes());
+    std::fs::write(&spare, bytes).unwrap();
+    let mut follower = JournalReader::open(&dirs.journal(), 95).unwrap();
+    let mut fresh = JournalReader::open(&dirs.journal(), 101).unwrap();
+    let mut seen = Vec::new();
+    while let Some(frame) = follower.next().unwrap() {
+        seen.push(frame.sequence);
+    }
+    assert!(fresh.next().unwrap().is_none());
+    assert_eq!(recover(&dirs.journal()).unwrap().last_sequence, 100);
+    write_frames(&dirs, 101, 110, 1);
+    while let Some(frame) = follower.next().unwrap() {
+        seen.push(frame.sequence);
+    }
+    assert_eq!(seen, (95..=110).collect::<Vec<_>>());
+    let mut rest = Vec::new();
+    while let Some(frame) = fresh.next().unwrap() {
+        rest.push(frame.sequence);
+    }
+    assert_eq!(rest, (101..=110).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_second_writer_and_recovery_under_a_live_writer_are_refused() {
+    let dirs = TestDirs::new();
+    let writer = dirs.open_writer(Durability::Sync, 1);
+    let cursor = DurableCursor::create(&dirs.run()).unwrap();
+    let err = JournalWriter::open(&dirs.config(Durability::Sync), cursor, 1)
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), "journal_locked", "{err}");
+    assert_eq!(
+        recover(&dirs.journal()).unwrap_err().code(),
+        "journal_locked"
+    );
+    writer.close().unwrap();
+    recover(&dirs.journal()).unwrap();
 }

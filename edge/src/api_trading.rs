@@ -1,0 +1,313 @@
+//! Orders: place, query, cancel, amend, list; fills; quotes.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use pinwheel_engine::message::{
+    AmendOrder, CancelOrder, Command, CommandKind, EventKind, MarketScope, OrderUpdate,
+    QuoteResult, ALL_MARKETS,
+};
+use serde_json::{json, Value};
+
+use crate::body::JsonBody;
+use crate::error::{ApiError, ApiResult};
+use crate::session::{Body, User};
+use crate::state::{AppState, Shared};
+use crate::translate::{
+    bodies, check_rejected, client_order_id, fill_json, order_answer, order_json, place_order,
+    quote_request,
+};
+use crate::units::{asset_text, price_text, price_ticks, quantity_lots, quantity_text};
+
+type Params = Query<HashMap<String, String>>;
+
+/// Most fills returned by `/fills`.
+const MAX_FILLS: usize = 1000;
+
+fn order_id(text: &str) -> ApiResult<u64> {
+    match text.parse::<u64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(ApiError::field(
+            "orderId",
+            format!("{text:?} is not a positive integer id"),
+        )),
+    }
+}
+
+fn market_scope(state: &AppState, params: &HashMap<String, String>) -> ApiResult<u32> {
+    match params.get("market").or_else(|| params.get("symbol")) {
+        None => Ok(ALL_MARKETS),
+        Some(symbol) => Ok(state.market("market", symbol)?.id),
+    }
+}
+
+/// `POST /api/v1/order`.
+pub async fn place(
+    State(state): State<Shared>,
+    user: User,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    user.check_body(&body)?;
+    let command = place_order(&state, &body)?;
+    let events = state.link.request(command, user.id).await?;
+    Ok(Json(order_answer(&state, &events)?))
+}
+
+/// `GET /api/v1/order/{id}`.
+pub async fn get(
+    State(state): State<Shared>,
+    user: User,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let address = CancelOrder {
+        market: market_scope(&state, &params)?,
+        order_id: order_id(&id)?,
+        ..Default::default()
+    };
+    let events = state
+        .link
+        .request(
+            Command::new(CommandKind::QueryOrder as u8, &address),
+            user.id,
+        )
+        .await?;
+    Ok(Json(order_answer(&state, &events)?))
+}
+
+/// `DELETE /api/v1/order/{id}`.
+pub async fn cancel(
+    State(state): State<Shared>,
+    user: User,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let address = CancelOrder {
+        market: market_scope(&state, &params)?,
+        order_id: order_id(&id)?,
+        ..Default::default()
+    };
+    cancel_one(&state, user, address).await
+}
+
+/// `DELETE /api/v1/order {orderId | clientOrderId, market}`.
+pub async fn cancel_by_body(
+    State(state): State<Shared>,
+    user: User,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    user.check_body(&body)?;
+    let market = match body.string("market")? {
+        Some(symbol) => state.market("market", &symbol)?.id,
+        None => ALL_MARKETS,
+    };
+    let address = CancelOrder {
+        market,
+        order_id: body.id("orderId")?.unwrap_or(0),
+        client_order_id: client_order_id(&body)?,
+        ..Default::default()
+    };
+    if address.order_id == 0 && address.client_order_id == [0; 32] {
+        return Err(ApiError::missing("orderId"));
+    }
+    cancel_one(&state, user, address).await
+}
+
+async fn cancel_one(state: &AppState, user: User, address: CancelOrder) -> ApiResult<Json<Value>> {
+    let events = state
+        .link
+        .request(
+            Command::new(CommandKind::CancelOrder as u8, &address),
+            user.id,
+        )
+        .await?;
+    Ok(Json(order_answer(state, &events)?))
+}
+
+/// `DELETE /api/v1/orders?market=` -> the cancelled orders.
+pub async fn cancel_all(
+    State(state): State<Shared>,
+    user: User,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let scope = MarketScope {
+        market: market_scope(&state, &params)?,
+        reserved: 0,
+    };
+    let events = state
+        .link
+        .request(Command::new(CommandKind::CancelAll as u8, &scope), user.id)
+        .await?;
+    check_rejected(&events)?;
+    let orders: Vec<Value> = bodies::<OrderUpdate>(&events, EventKind::OrderUpdate)
+        .iter()
+        .map(|o| order_json(&state, o))
+        .collect();
+    Ok(Json(Value::Array(orders)))
+}
+
+/// `PATCH /api/v1/order/{id} {price?, quantity?, market?}`.
+pub async fn amend(
+    State(state): State<Shared>,
+    user: User,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    user.check_body(&body)?;
+    let order_id = order_id(&id)?;
+    if body.raw("price").is_none() && body.raw("quantity").is_none() {
+        return Err(ApiError::missing("price"));
+    }
+    let market_id = match body.string("market")? {
+        Some(symbol) => state.market("market", &symbol)?.id,
+        None => current_market(&state, user, order_id).await?,
+    };
+    let market = state
+        .market_by_id(market_id)
+        .ok_or_else(|| ApiError::reject(pinwheel_engine::message::RejectReason::UnknownMarket))?;
+    let (base, quote) = state.assets_of(market);
+    let amend = AmendOrder {
+        market: market_id,
+        order_id,
+        new_price: body
+            .raw("price")
+            .map(|raw| price_ticks(raw, "price", market, quote))
+            .transpose()?
+            .unwrap_or(0),
+        new_quantity: body
+            .raw("quantity")
+            .map(|raw| quantity_lots(raw, "quantity", market, base))
+            .transpose()?
+            .unwrap_or(0),
+        ..Default::default()
+    };
+    let events = state
+        .link
+        .request(Command::new(CommandKind::AmendOrder as u8, &amend), user.id)
+        .await?;
+    Ok(Json(order_answer(&state, &events)?))
+}
+
+async fn current_market(state: &AppState, user: User, order_id: u64) -> ApiResult<u32> {
+    let address = CancelOrder {
+        market: ALL_MARKETS,
+        order_id,
+        ..Default::default()
+    };
+    let events = state
+        .link
+        .request(
+            Command::new(CommandKind::QueryOrder as u8, &address),
+            user.id,
+        )
+        .await?;
+    check_rejected(&events)?;
+    bodies::<OrderUpdate>(&events, EventKind::OrderUpdate)
+        .first()
+        .map(|o| o.market)
+        .ok_or_else(|| ApiError::reject(pinwheel_engine::message::RejectReason::UnknownOrder))
+}
+
+/// `GET /api/v1/order/open?market=`.
+pub async fn open(
+    State(state): State<Shared>,
+    user: User,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let scope = MarketScope {
+        market: market_scope(&state, &params)?,
+        reserved: 0,
+    };
+    let events = state
+        .link
+        .request(
+            Command::new(CommandKind::QueryOpenOrders as u8, &scope),
+            user.id,
+        )
+        .await?;
+    check_rejected(&events)?;
+    let orders: Vec<Value> = bodies::<OrderUpdate>(&events, EventKind::OrderUpdate)
+        .iter()
+        .map(|o| order_json(&state, o))
+        .collect();
+    Ok(Json(Value::Array(orders)))
+}
+
+/// `GET /api/v1/fills?market=&limit=` (newest first).
+pub async fn fills(
+    State(state): State<Shared>,
+    user: User,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let market = match market_scope(&state, &params)? {
+        ALL_MARKETS => None,
+        id => Some(id),
+    };
+    let limit = parse_limit(&params, 100, MAX_FILLS)?;
+    let fills: Vec<Value> = state
+        .link
+        .fills
+        .recent(user.id, market, limit)
+        .iter()
+        .filter_map(|r| {
+            state
+                .market_by_id(r.fill.market)
+                .map(|m| fill_json(&state, m, &r.fill, Some(r.time_ms)))
+        })
+        .collect();
+    Ok(Json(Value::Array(fills)))
+}
+
+/// `limit` query parameter: 1..=max, default `default`.
+pub fn parse_limit(
+    params: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> ApiResult<usize> {
+    match params.get("limit") {
+        None => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::field(
+                "limit",
+                format!("must be a whole number from 1 to {max}"),
+            )),
+        },
+    }
+}
+
+/// `POST /api/v1/order/quote {market, side, quantity | quoteQuantity}`.
+pub async fn quote(
+    State(state): State<Shared>,
+    user: User,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    user.check_body(&body)?;
+    let command = quote_request(&state, &body)?;
+    let events = state.link.request(command, user.id).await?;
+    check_rejected(&events)?;
+    let result: QuoteResult = bodies(&events, EventKind::Quote)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ApiError::unavailable("ENGINE_ERROR", "the engine's answer carried no quote")
+        })?;
+    Ok(Json(quote_json(&state, &body, &result)?))
+}
+
+fn quote_json(state: &AppState, body: &JsonBody, result: &QuoteResult) -> ApiResult<Value> {
+    let market = state
+        .market_by_id(result.market)
+        .ok_or_else(|| ApiError::missing("market"))?;
+    let (base, quote) = state.assets_of(market);
+    let filled = result.fillable_quantity > 0;
+    Ok(json!({
+        "market": market.symbol,
+        "side": body.string("side")?.unwrap_or_default().to_lowercase(),
+        "fillableQuantity": quantity_text(result.fillable_quantity, market, base),
+        "cost": asset_text(result.cost, quote),
+        "bestPrice": if filled { Value::from(price_text(result.best_price, market, quote)) } else { Value::Null },
+        "worstPrice": if filled { Value::from(price_text(result.worst_price, market, quote)) } else { Value::Null },
+    }))
+}

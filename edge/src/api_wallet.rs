@@ -1,0 +1,99 @@
+//! Balances, deposits (on-ramp) and withdrawals.
+
+use axum::extract::State;
+use axum::Json;
+use pinwheel_engine::message::{Balance, Command, CommandKind, EventKind, Transfer};
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::session::{Body, User};
+use crate::state::{AppState, Shared};
+use crate::translate::{bodies, check_rejected};
+use crate::units::{asset_text, asset_units, Amount};
+
+fn balances_json(state: &AppState, balances: &[Balance]) -> Value {
+    let rows: Vec<Value> = balances
+        .iter()
+        .filter_map(|b| {
+            let asset = state.table.assets.get(b.asset as usize)?;
+            Some(json!({
+                "asset": asset.name,
+                "available": asset_text(b.available, asset),
+                "locked": asset_text(b.locked, asset),
+            }))
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// `GET /api/v1/balances` -> `[{asset, available, locked}]`.
+pub async fn balances(State(state): State<Shared>, user: User) -> ApiResult<Json<Value>> {
+    let events = state
+        .link
+        .request(
+            Command::new(CommandKind::QueryBalances as u8, &[0u8; 8]),
+            user.id,
+        )
+        .await?;
+    check_rejected(&events)?;
+    Ok(Json(balances_json(
+        &state,
+        &bodies(&events, EventKind::Balance),
+    )))
+}
+
+async fn transfer(
+    state: &AppState,
+    user: User,
+    body: &crate::body::JsonBody,
+    kind: CommandKind,
+) -> ApiResult<Json<Value>> {
+    user.check_body(body)?;
+    let asset = state.asset("asset", &body.required_string("asset")?)?;
+    let amount = asset_units(
+        body.required_raw("amount")?,
+        "amount",
+        asset,
+        Amount::Transfer,
+    )?;
+    let transfer = Transfer {
+        asset: asset.id,
+        reserved: 0,
+        amount,
+    };
+    let events = state
+        .link
+        .request(Command::new(kind as u8, &transfer), user.id)
+        .await?;
+    check_rejected(&events)?;
+    let balance = bodies::<Balance>(&events, EventKind::Balance);
+    let row = balances_json(state, &balance);
+    Ok(Json(
+        row.get(0)
+            .cloned()
+            .unwrap_or_else(|| json!({ "asset": asset.name })),
+    ))
+}
+
+/// `POST /api/v1/on-ramp {asset, amount}` -> the new balance of that asset.
+pub async fn deposit(
+    State(state): State<Shared>,
+    user: User,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    if !state.config.public_deposits && !user.admin {
+        return Err(ApiError::forbidden(
+            "deposits are for admin API keys on this exchange",
+        ));
+    }
+    transfer(&state, user, &body, CommandKind::Deposit).await
+}
+
+/// `POST /api/v1/withdraw {asset, amount}` -> the new balance of that asset.
+pub async fn withdraw(
+    State(state): State<Shared>,
+    user: User,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    transfer(&state, user, &body, CommandKind::Withdraw).await
+}

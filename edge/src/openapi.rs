@@ -1,0 +1,132 @@
+//! The OpenAPI 3 document, built from one table of endpoints (tested against the router).
+
+use serde_json::{json, Map, Value};
+
+/// Who may call an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// Bearer token or API key.
+    User,
+}
+
+/// One documented endpoint: method, path, access, summary, query parameters, body fields.
+pub struct Endpoint {
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Path as routed (`{id}` for path parameters).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// One line.
+    pub summary: &'static str,
+    /// Query parameters.
+    pub query: &'static [&'static str],
+    /// JSON body fields (decimals accepted as numbers or strings).
+    pub body: &'static [&'static str],
+}
+
+const fn ep(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    summary: &'static str,
+    query: &'static [&'static str],
+    body: &'static [&'static str],
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        access,
+        summary,
+        query,
+        body,
+    }
+}
+
+use Access::{Public, User};
+
+/// Every route the edge serves besides static files.
+pub const ENDPOINTS: &[Endpoint] = &[
+    ep("POST", "/api/v1/signup", Public, "Create a user; returns 201 {userId, token}", &[], &["username", "password"]),
+    ep("POST", "/api/v1/signin", Public, "Sign in; returns {userId, token}", &[], &["username", "password"]),
+    ep("POST", "/api/v1/api-keys", User, "Create an API key for bots (header X-API-Key)", &[], &[]),
+    ep("POST", "/api/v1/order", User, "Place an order", &[], &["market", "side", "type", "price", "quantity", "quoteQuantity", "timeInForce", "postOnly", "clientOrderId", "stp"]),
+    ep("DELETE", "/api/v1/order", User, "Cancel an order named in the body", &[], &["orderId", "clientOrderId", "market"]),
+    ep("GET", "/api/v1/order/{id}", User, "One open order", &["market"], &[]),
+    ep("DELETE", "/api/v1/order/{id}", User, "Cancel one order", &["market"], &[]),
+    ep("PATCH", "/api/v1/order/{id}", User, "Amend price and/or lower quantity", &[], &["price", "quantity", "market"]),
+    ep("GET", "/api/v1/order/open", User, "The user's open orders", &["market"], &[]),
+    ep("POST", "/api/v1/order/quote", User, "Price a market order against the book", &[], &["market", "side", "quantity", "quoteQuantity"]),
+    ep("DELETE", "/api/v1/orders", User, "Cancel all open orders (of one market, or all)", &["market"], &[]),
+    ep("GET", "/api/v1/fills", User, "The user's recent fills, newest first", &["market", "limit"], &[]),
+    ep("GET", "/api/v1/balances", User, "Balances: [{asset, available, locked}]", &[], &[]),
+    ep("POST", "/api/v1/on-ramp", User, "Deposit", &[], &["asset", "amount"]),
+    ep("POST", "/api/v1/withdraw", User, "Withdraw", &[], &["asset", "amount"]),
+    ep("GET", "/api/v1/markets", Public, "Markets and their sizes and fees", &[], &[]),
+    ep("GET", "/api/v1/depth", Public, "Order book levels {bids, asks, sequence}", &["symbol", "limit"], &[]),
+    ep("GET", "/api/v1/trades", Public, "Recent public trades, newest first", &["symbol", "limit"], &[]),
+    ep("GET", "/api/v1/tickers", Public, "24 h tickers (all, or ?symbol= for one)", &["symbol"], &[]),
+    ep("GET", "/api/v1/klines", Public, "Candles", &["symbol", "interval", "startTime", "endTime", "limit"], &[]),
+    ep("GET", "/api/v1/openapi.json", Public, "This document", &[], &[]),
+    ep("GET", "/healthz", Public, "Liveness: 200 when the engine is alive, 503 otherwise", &[], &[]),
+    ep("GET", "/metrics", Public, "Prometheus metrics", &[], &[]),
+    ep("GET", "/ws", Public, "WebSocket: SUBSCRIBE/UNSUBSCRIBE/AUTH; streams depth@S, trade@S, ticker@S, kline@S:I, orders, fills@S", &[], &[]),
+];
+
+fn operation(endpoint: &Endpoint) -> Value {
+    let mut parameters: Vec<Value> = endpoint
+        .query
+        .iter()
+        .map(|name| json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } }))
+        .collect();
+    if endpoint.path.contains("{id}") {
+        parameters.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }));
+    }
+    let mut op = json!({
+        "summary": endpoint.summary,
+        "parameters": parameters,
+        "responses": {
+            "200": { "description": "OK" },
+            "default": { "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        },
+    });
+    if !endpoint.body.is_empty() {
+        let properties: Map<String, Value> = endpoint
+            .body
+            .iter()
+            .map(|f| (f.to_string(), json!({ "oneOf": [{ "type": "string" }, { "type": "number" }, { "type": "boolean" }] })))
+            .collect();
+        op["requestBody"] = json!({ "content": { "application/json": { "schema": { "type": "object", "properties": properties } } } });
+    }
+    if endpoint.access == User {
+        op["security"] = json!([{ "bearer": [] }, { "apiKey": [] }]);
+    }
+    op
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in ENDPOINTS {
+        let entry = paths
+            .entry(endpoint.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[endpoint.method.to_lowercase()] = operation(endpoint);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Pinwheel exchange API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Numbers are accepted as JSON numbers or decimal strings and returned as decimal strings." },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "apiKey": { "type": "apiKey", "in": "header", "name": "X-API-Key" },
+            },
+            "schemas": { "Error": { "type": "object", "required": ["code", "message"],
+                "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } },
+        },
+    })
+}

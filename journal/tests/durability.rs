@@ -1,0 +1,166 @@
+//! Durability: the cursor follows appends within a bound, and a process killed with SIGKILL
+//! loses nothing it reported durable.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use pinwheel_journal::{recover, Durability, DurableCursor};
+
+/// Set in the child process: the directory it journals into.
+const CHILD_ENV: &str = "PINWHEEL_JOURNAL_CRASH_CHILD";
+
+fn cursor_reaches(durability: Durability) {
+    let dirs = TestDirs::new();
+    let mut writer = dirs.open_writer(durability, 1);
+    let cursor = DurableCursor::open(&dirs.run()).unwrap();
+    assert_eq!(cursor.get(), 0);
+    for sequence in 1..=300u64 {
+        writer.append(sequence, timestamp_for(sequence), &payload_for(sequence));
+        if sequence % 30 == 0 {
+            writer.publish();
+            assert!(
+                cursor.wait_for(sequence, WAIT),
+                "{durability}: {sequence} not durable within {WAIT:?}"
+            );
+            assert_eq!(writer.durable_sequence(), cursor.get());
+        }
+    }
+    writer.close().unwrap();
+    assert_eq!(cursor.get(), 300);
+}
+
+#[test]
+fn sync_durability_makes_published_frames_durable_within_a_bound() {
+    cursor_reaches(Durability::Sync);
+}
+
+#[test]
+fn async_durability_makes_published_frames_durable_within_a_bound() {
+    cursor_reaches(Durability::Async);
+}
+
+#[test]
+fn unpublished_frames_are_never_reported_durable() {
+    let dirs = TestDirs::new();
+    let mut writer = dirs.open_writer(Durability::Sync, 1);
+    writer.append(1, 1, &payload_for(1));
+    writer.publish();
+    assert!(DurableCursor::open(&dirs.run()).unwrap().wait_for(1, WAIT));
+    writer.append(2, 2, &payload_for(2));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(writer.durable_sequence(), 1, "frame 2 was never published");
+    writer.close().unwrap();
+}
+
+/// Child side of the crash test: appends in sync mode and prints every durable sequence.
+/// Does nothing unless started by `a_killed_writer_loses_nothing_it_reported_durable`.
+#[test]
+fn crash_child_entry() {
+    let Ok(root) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let dirs = TestDirs {
+        root: tempfile::TempDir::with_prefix_in("child", &root).unwrap(),
+    };
+    let data = dirs.data();
+    let mut writer = dirs.open_writer(Durability::Sync, 1);
+    // On its own line: the test harness has just printed "test crash_child_entry ... ".
+    println!("\ndata {}", data.display());
+    let mut reported = 0;
+    for sequence in 1..=1_000_000u64 {
+        writer.append(sequence, timestamp_for(sequence), &payload_for(sequence));
+        if sequence % 3 == 0 {
+            writer.publish();
+        }
+        let durable = writer.durable_sequence();
+        if durable > reported {
+            println!("durable {durable}");
+            reported = durable;
+        }
+    }
+}
+
+#[test]
+fn a_killed_writer_loses_nothing_it_reported_durable() {
+    let root = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    for round in 0..3u64 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "crash_child_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, root.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut data, mut durable, mut reports) = (None, 0u64, 0u64);
+        let deadline = Instant::now() + WAIT;
+        // Kill after a varying number of durable reports, in the middle of appending.
+        while reports < 20 + round * 37 {
+            assert!(Instant::now() < deadline, "child made no progress");
+            let line = lines.next().expect("child output").unwrap();
+            if let Some(path) = line.strip_prefix("data ") {
+                data = Some(std::path::PathBuf::from(path));
+            } else if let Some(value) = line.strip_prefix("durable ") {
+                durable = value.parse().unwrap();
+                reports += 1;
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let journal = data
+            .expect("child said where")
+            .join(pinwheel_journal::JOURNAL_DIR);
+        let report = recover(&journal).unwrap();
+        assert!(
+            report.last_sequence >= durable,
+            "round {round}: reported {durable} durable, recovered {}",
+            report.last_sequence
+        );
+        let seen = read_all(&journal, 1);
+        assert_eq!(
+            seen,
+            (1..=report.last_sequence).collect::<Vec<_>>(),
+            "round {round}: every sequence, in order"
+        );
+    }
+}
+
+#[test]
+fn a_failed_preparer_is_reported_and_the_writer_stops_instead_of_hanging() {
+    let dirs = TestDirs::new();
+    let mut writer = dirs.open_writer(Durability::Sync, 1);
+    let deadline = Instant::now() + WAIT;
+    while segments(&dirs.journal()).len() < 2 {
+        assert!(Instant::now() < deadline, "no prepared segment");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The journal directory disappears (a wrong cleanup, an unmounted disk).
+    std::fs::remove_dir_all(dirs.journal()).unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for sequence in 1..=1000u64 {
+            writer.append(sequence, 0, &payload_for(sequence));
+            writer.publish();
+        }
+    }));
+    let message = outcome.expect_err("the writer must stop once no segment can be made");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        text.contains("preparer") && text.contains("journal"),
+        "{text}"
+    );
+    let err = writer.health().expect_err("health reports the failure");
+    assert_eq!(err.code(), "journal_background");
+}

@@ -1,0 +1,976 @@
+//! End-to-end tests of the edge against the real binary: `pinwheel engine` plus one or two
+//! `pinwheel edge` processes, real HTTP (reqwest) and WebSocket (tokio-tungstenite) clients.
+
+mod edge_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use edge_support::{send, Exchange, Socket, Trader};
+use serde_json::{json, Value};
+
+const BTC: &str = "BTC-USD";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trading_between_two_users_over_rest() {
+    let exchange = Exchange::start("rest", 1, &[]).await;
+    let base = exchange.url(0);
+    let alice = Trader::signup(&base, "alice").await;
+    let bob = Trader::signup(&base, "bob").await;
+    assert_ne!(alice.user_id, bob.user_id);
+
+    // Sign-in gives a working token; a wrong password does not.
+    let client = reqwest::Client::new();
+    let signin = |password: &str| json!({ "username": "alice", "password": password }).to_string();
+    let answer = send(
+        &client,
+        "POST",
+        &format!("{base}/api/v1/signin"),
+        None,
+        Some(signin("correct horse battery")),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.body["userId"].as_u64()),
+        (200, Some(alice.user_id))
+    );
+    let answer = send(
+        &client,
+        "POST",
+        &format!("{base}/api/v1/signin"),
+        None,
+        Some(signin("wrong password!")),
+    )
+    .await;
+    assert_eq!((answer.status, answer.code()), (401, "UNAUTHORIZED"));
+
+    let markets = alice.ok("GET", "/markets", None).await;
+    assert_eq!(markets[0]["symbol"], BTC);
+    assert_eq!(markets[0]["tickSize"], "0.01");
+    assert_eq!(markets[0]["makerFeeBps"], 10);
+
+    alice.deposit("BTC", "1").await;
+    bob.deposit("USD", "100000").await;
+    assert_eq!(alice.balance("BTC").await, ("1".into(), "0".into()));
+
+    let ask = alice.limit(BTC, "sell", "30000", "0.5").await;
+    assert_eq!(ask["status"], "NEW");
+    assert_eq!(ask["remainingQty"], "0.5");
+    let ask_id = ask["orderId"].as_u64().unwrap();
+    assert_eq!(alice.balance("BTC").await, ("0.5".into(), "0.5".into()));
+
+    // Bob takes 0.2: his answer carries the fill against Alice's order.
+    let buy = bob.limit(BTC, "buy", "30000.00", "0.2").await;
+    assert_eq!(buy["status"], "FILLED");
+    assert_eq!(buy["executedQty"], "0.2");
+    let fills = buy["fills"].as_array().unwrap();
+    assert_eq!(fills.len(), 1);
+    assert_eq!(fills[0]["price"], "30000");
+    assert_eq!(fills[0]["quantity"], "0.2");
+    assert_eq!(fills[0]["makerOrderId"].as_u64(), Some(ask_id));
+    assert_eq!(
+        fills[0]["fee"], "0.0004",
+        "taker fee: 20 bps of the 0.2 BTC received"
+    );
+
+    assert_eq!(bob.balance("BTC").await, ("0.1996".into(), "0".into()));
+    assert_eq!(bob.balance("USD").await, ("94000".into(), "0".into()));
+    assert_eq!(
+        alice.balance("USD").await,
+        ("5994".into(), "0".into()),
+        "maker fee: 10 bps of 6000"
+    );
+    assert_eq!(alice.balance("BTC").await, ("0.5".into(), "0.3".into()));
+
+    // Alice's order: query, list, amend (lower quantity), fills, cancel.
+    let order = alice.ok("GET", &format!("/order/{ask_id}"), None).await;
+    assert_eq!(
+        (order["status"].as_str(), order["executedQty"].as_str()),
+        (Some("PARTIALLY_FILLED"), Some("0.2"))
+    );
+    let open = alice
+        .ok("GET", &format!("/order/open?market={BTC}"), None)
+        .await;
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    let amended = alice
+        .ok(
+            "PATCH",
+            &format!("/order/{ask_id}"),
+            Some(json!({ "quantity": "0.4" })),
+        )
+        .await;
+    assert_eq!(amended["quantity"], "0.4");
+    assert_eq!(amended["remainingQty"], "0.2");
+    let alice_fills = alice
+        .ok("GET", &format!("/fills?market={BTC}&limit=10"), None)
+        .await;
+    assert_eq!(alice_fills[0]["isMaker"], true);
+    assert_eq!(alice_fills[0]["quantity"], "0.2");
+
+    // Isolation: Bob cannot see, amend or cancel Alice's order; it looks like it does not exist.
+    for (method, body) in [
+        ("GET", None),
+        ("DELETE", None),
+        ("PATCH", Some(json!({ "price": "31000", "market": BTC }))),
+    ] {
+        let answer = bob.call(method, &format!("/order/{ask_id}"), body).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (404, "UNKNOWN_ORDER"),
+            "{method}"
+        );
+    }
+    assert!(bob
+        .ok("GET", "/order/open", None)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Public data after the trade.
+    let depth = bob
+        .ok("GET", &format!("/depth?symbol={BTC}&limit=5"), None)
+        .await;
+    assert_eq!(depth["asks"], json!([["30000", "0.2"]]));
+    assert!(depth["sequence"].as_u64().is_some());
+    let trades = bob.ok("GET", &format!("/trades?symbol={BTC}"), None).await;
+    assert_eq!(
+        (trades[0]["price"].as_str(), trades[0]["side"].as_str()),
+        (Some("30000"), Some("buy"))
+    );
+    let ticker = bob.ok("GET", &format!("/tickers?symbol={BTC}"), None).await;
+    assert_eq!(
+        (ticker["lastPrice"].as_str(), ticker["volume"].as_str()),
+        (Some("30000"), Some("0.2"))
+    );
+    assert_eq!(
+        bob.ok("GET", "/tickers", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let klines = bob
+        .ok("GET", &format!("/klines?symbol={BTC}&interval=1m"), None)
+        .await;
+    assert_eq!(
+        (klines[0]["open"].as_str(), klines[0]["volume"].as_str()),
+        (Some("30000"), Some("0.2"))
+    );
+    let quote = bob
+        .ok(
+            "POST",
+            "/order/quote",
+            Some(json!({ "market": BTC, "side": "buy", "quantity": "0.1" })),
+        )
+        .await;
+    assert_eq!(
+        (quote["fillableQuantity"].as_str(), quote["cost"].as_str()),
+        (Some("0.1"), Some("3000"))
+    );
+
+    // A market buy by quote amount, then cancel by body, cancel-all, withdraw.
+    let market_buy =
+        json!({ "market": BTC, "side": "buy", "type": "market", "quoteQuantity": "1500" });
+    let taken = bob.ok("POST", "/order", Some(market_buy)).await;
+    assert_eq!(taken["executedQty"], "0.05");
+    let second = alice.limit(BTC, "sell", "40000", "0.1").await;
+    let canceled = alice
+        .ok(
+            "DELETE",
+            "/order",
+            Some(json!({ "orderId": second["orderId"], "market": BTC })),
+        )
+        .await;
+    assert_eq!(canceled["status"], "CANCELED");
+    let all = alice
+        .ok("DELETE", &format!("/orders?market={BTC}"), None)
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["orderId"].as_u64(), Some(ask_id));
+    assert_eq!(
+        alice.balance("BTC").await.1,
+        "0",
+        "nothing locked after cancel-all"
+    );
+    let after = bob
+        .ok(
+            "POST",
+            "/withdraw",
+            Some(json!({ "asset": "USD", "amount": "1000" })),
+        )
+        .await;
+    assert_eq!(after["available"], "91500");
+
+    // API keys authenticate bots as their owner.
+    let key = alice.ok("POST", "/api-keys", None).await;
+    let key = key["apiKey"].as_str().unwrap().to_string();
+    let with_key = client
+        .get(format!("{base}/api/v1/balances"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_key.status(), 200);
+    let mut forged = key.clone();
+    forged.pop();
+    forged.push(if key.ends_with('0') { '1' } else { '0' });
+    let with_forged = client
+        .get(format!("{base}/api/v1/balances"))
+        .header("X-API-Key", &forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_forged.status(), 401);
+
+    // Operations endpoints.
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "pinwheel_edge_requests_total{method=\"POST\",route=\"/api/v1/order\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pinwheel_engine_commands_total{kind=\"PlaceOrder\"}"),
+        "engine counters exported"
+    );
+    let openapi = alice.ok("GET", "/openapi.json", None).await;
+    assert!(openapi["paths"]["/api/v1/order/{id}"]["patch"].is_object());
+    let page = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<html"));
+}
+
+/// Everything a user can observe, to prove a bad request changed nothing.
+async fn observe(traders: &[&Trader]) -> Value {
+    let mut state = BTreeMap::new();
+    for trader in traders {
+        state.insert(
+            format!("{}-balances", trader.user_id),
+            json!(trader.balances().await),
+        );
+        state.insert(
+            format!("{}-open", trader.user_id),
+            trader.ok("GET", "/order/open", None).await,
+        );
+    }
+    let depth = traders[0]
+        .ok("GET", &format!("/depth?symbol={BTC}"), None)
+        .await;
+    state.insert(
+        "depth".into(),
+        json!([depth["bids"], depth["asks"], depth["sequence"]]),
+    );
+    json!(state)
+}
+
+fn expired_token(secret: &str, user_id: u64) -> String {
+    let claims =
+        json!({ "sub": user_id.to_string(), "iat": 1_000_000_000u64, "exp": 1_000_000_100u64 });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_the_right_error_and_change_nothing() {
+    let exchange = Exchange::start("bad", 1, &[]).await;
+    let base = exchange.url(0);
+    let alice = Trader::signup(&base, "alice").await;
+    let bob = Trader::signup(&base, "bob").await;
+    alice.deposit("BTC", "1").await;
+    alice.deposit("USD", "1000").await;
+    bob.deposit("USD", "1000").await;
+    let resting = alice.limit(BTC, "sell", "100", "0.1").await;
+    let resting_id = resting["orderId"].as_u64().unwrap();
+    let before = observe(&[&alice, &bob]).await;
+
+    let expired = expired_token(&exchange.jwt_secret(), alice.user_id);
+    let order = |extra: Value| {
+        let mut body = json!({ "market": BTC, "side": "buy", "type": "limit", "price": "50", "quantity": "0.01" });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body.to_string()
+    };
+    let huge = "9".repeat(40);
+    let big_body = format!("{{\"market\":\"{}\"}}", "x".repeat(64 * 1024));
+    let a = Some(alice.token.as_str());
+    type Case<'a> = (
+        &'a str,
+        String,
+        Option<&'a str>,
+        Option<String>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/order".into(),
+            None,
+            Some(order(json!({}))),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            Some(expired.as_str()),
+            Some(order(json!({}))),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            Some("not-a-jwt"),
+            Some(order(json!({}))),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some("{\"market\": \"BTC-USD\",".into()),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some("[1,2,3]".into()),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "side": 1 }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "side": "up" }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "type": "stop" }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "timeInForce": "GTD" }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "postOnly": "yes" }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "market": "DOGE-USD" }))),
+            400,
+            "UNKNOWN_MARKET",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "market": 7 }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "price": "-50" }))),
+            400,
+            "INVALID_PRICE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "price": 0 }))),
+            400,
+            "INVALID_PRICE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "price": "50.001" }))),
+            400,
+            "INVALID_PRICE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "price": huge }))),
+            400,
+            "INVALID_PRICE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "price": "fifty" }))),
+            400,
+            "INVALID_PRICE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "quantity": "0" }))),
+            400,
+            "INVALID_QUANTITY",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "quantity": -1 }))),
+            400,
+            "INVALID_QUANTITY",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "quantity": "0.000001" }))),
+            400,
+            "INVALID_QUANTITY",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "quantity": "0.00001" }))),
+            422,
+            "BELOW_MINIMUM",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "quantity": "1000" }))),
+            422,
+            "INSUFFICIENT_BALANCE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(
+                json!({ "price": "200", "postOnly": true, "side": "buy" }),
+            )),
+            422,
+            "POST_ONLY_WOULD_CROSS",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "userId": bob.user_id }))),
+            403,
+            "FORBIDDEN",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "clientOrderId": "x".repeat(40) }))),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(big_body),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+        (
+            "POST",
+            "/order".into(),
+            a,
+            Some(order(json!({ "price": null }))),
+            400,
+            "MISSING_PARAMETER",
+        ),
+        (
+            "GET",
+            format!("/order/{resting_id}"),
+            Some(bob.token.as_str()),
+            None,
+            404,
+            "UNKNOWN_ORDER",
+        ),
+        (
+            "DELETE",
+            format!("/order/{resting_id}"),
+            Some(bob.token.as_str()),
+            None,
+            404,
+            "UNKNOWN_ORDER",
+        ),
+        (
+            "DELETE",
+            "/order/999999".into(),
+            a,
+            None,
+            404,
+            "UNKNOWN_ORDER",
+        ),
+        (
+            "DELETE",
+            "/order/abc".into(),
+            a,
+            None,
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "PATCH",
+            format!("/order/{resting_id}"),
+            a,
+            Some(json!({ "quantity": "5" }).to_string()),
+            422,
+            "INVALID_AMEND",
+        ),
+        (
+            "POST",
+            "/on-ramp".into(),
+            a,
+            Some(json!({ "asset": "XRP", "amount": "1" }).to_string()),
+            400,
+            "UNKNOWN_ASSET",
+        ),
+        (
+            "POST",
+            "/on-ramp".into(),
+            a,
+            Some(json!({ "asset": "USD", "amount": "-1" }).to_string()),
+            400,
+            "INVALID_AMOUNT",
+        ),
+        (
+            "POST",
+            "/on-ramp".into(),
+            a,
+            Some(json!({ "asset": "USD", "amount": "0.000000001" }).to_string()),
+            400,
+            "INVALID_AMOUNT",
+        ),
+        (
+            "POST",
+            "/withdraw".into(),
+            a,
+            Some(json!({ "asset": "USD", "amount": "5000" }).to_string()),
+            422,
+            "INSUFFICIENT_BALANCE",
+        ),
+        (
+            "POST",
+            "/order/quote".into(),
+            a,
+            Some(json!({ "market": BTC, "side": "sell" }).to_string()),
+            400,
+            "MISSING_PARAMETER",
+        ),
+        ("GET", "/balances".into(), None, None, 401, "UNAUTHORIZED"),
+        (
+            "GET",
+            "/depth?symbol=NOPE".into(),
+            None,
+            None,
+            400,
+            "UNKNOWN_MARKET",
+        ),
+        (
+            "GET",
+            "/depth?symbol=BTC-USD&limit=0".into(),
+            None,
+            None,
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "GET",
+            "/klines?symbol=BTC-USD&interval=2m".into(),
+            None,
+            None,
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/signup".into(),
+            None,
+            Some(json!({ "username": "alice", "password": "another password" }).to_string()),
+            409,
+            "USER_EXISTS",
+        ),
+        (
+            "POST",
+            "/signup".into(),
+            None,
+            Some(json!({ "username": "eve", "password": "short" }).to_string()),
+            400,
+            "INVALID_PARAMETER",
+        ),
+        (
+            "POST",
+            "/signup".into(),
+            None,
+            Some(json!({ "username": "bad name!", "password": "long enough" }).to_string()),
+            400,
+            "INVALID_PARAMETER",
+        ),
+    ];
+    assert!(cases.len() >= 30);
+    for (method, path, token, body, status, code) in &cases {
+        let answer = send(
+            &alice.client,
+            method,
+            &format!("{base}/api/v1{path}"),
+            *token,
+            body.clone(),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (*status, *code),
+            "{method} {path} {body:?}: {}",
+            answer.body
+        );
+        assert!(
+            answer.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{method} {path}: a message"
+        );
+    }
+    let after = observe(&[&alice, &bob]).await;
+    assert_eq!(before, after, "no bad request changed books or balances");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_streams_public_and_private() {
+    let exchange = Exchange::start("ws", 1, &[]).await;
+    let base = exchange.url(0);
+    let alice = Trader::signup(&base, "alice").await;
+    let bob = Trader::signup(&base, "bob").await;
+    alice.deposit("BTC", "1").await;
+    bob.deposit("USD", "100000").await;
+
+    let mut public = Socket::connect(&exchange.ws_url(0)).await;
+    let streams = ["trade@BTC-USD", "ticker@BTC-USD", "kline@BTC-USD:1m"];
+    let (reply, _) = public.call("SUBSCRIBE", &streams).await;
+    assert!(reply.get("error").is_none(), "{reply}");
+    let (reply, _) = public.call("SUBSCRIBE", &["orders"]).await;
+    assert_eq!(
+        reply["error"]["code"], "UNAUTHORIZED",
+        "private streams need AUTH"
+    );
+    let (reply, _) = public.call("SUBSCRIBE", &["trade@NOPE"]).await;
+    assert_eq!(reply["error"]["code"], "UNKNOWN_MARKET");
+
+    let mut private = Socket::connect(&exchange.ws_url(0)).await;
+    let (reply, _) = private.call("AUTH", &["forged.token.value"]).await;
+    assert_eq!(reply["error"]["code"], "UNAUTHORIZED");
+    let (reply, _) = private.call("AUTH", &[alice.token.as_str()]).await;
+    assert_eq!(reply["result"]["userId"].as_u64(), Some(alice.user_id));
+    let (reply, _) = private
+        .call("SUBSCRIBE", &["orders", "fills@BTC-USD"])
+        .await;
+    assert!(reply.get("error").is_none(), "{reply}");
+    let mut snoop = Socket::connect(&exchange.ws_url(0)).await;
+    snoop.call("AUTH", &[bob.token.as_str()]).await;
+    snoop.call("SUBSCRIBE", &["orders", "fills@BTC-USD"]).await;
+
+    let ask = alice.limit(BTC, "sell", "30000", "0.5").await;
+    let placed = private.next_of("orders").await;
+    assert_eq!(
+        (placed["orderId"].as_u64(), placed["status"].as_str()),
+        (ask["orderId"].as_u64(), Some("NEW"))
+    );
+    bob.limit(BTC, "buy", "30000", "0.1").await;
+
+    let trade = public.next_of("trade@BTC-USD").await;
+    assert_eq!(
+        (trade["price"].as_str(), trade["quantity"].as_str()),
+        (Some("30000"), Some("0.1"))
+    );
+    let ticker = public.next_of("ticker@BTC-USD").await;
+    assert_eq!(ticker["lastPrice"], "30000");
+    let kline = public.next_of("kline@BTC-USD:1m").await;
+    assert_eq!(kline["close"], "30000");
+
+    let (mut maker_update, mut maker_fill) = (Value::Null, Value::Null);
+    while maker_update.is_null() || maker_fill.is_null() {
+        let message = private
+            .next()
+            .await
+            .expect("the maker's order update and fill");
+        match message["stream"].as_str() {
+            Some("orders") => maker_update = message["data"].clone(),
+            Some("fills@BTC-USD") => maker_fill = message["data"].clone(),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        (
+            maker_update["status"].as_str(),
+            maker_update["executedQty"].as_str()
+        ),
+        (Some("PARTIALLY_FILLED"), Some("0.1"))
+    );
+    assert_eq!(
+        (maker_fill["isMaker"].as_bool(), maker_fill["fee"].as_str()),
+        (Some(true), Some("3"))
+    );
+
+    // Bob sees his own fill and order, never Alice's.
+    let mut seen = Vec::new();
+    while let Some(message) = snoop.next_within(Duration::from_millis(800)).await {
+        seen.push(message);
+    }
+    assert!(!seen.is_empty());
+    for message in &seen {
+        if message["stream"] == "orders" || message["stream"] == "fills@BTC-USD" {
+            assert_ne!(
+                message["data"]["orderId"].as_u64(),
+                ask["orderId"].as_u64(),
+                "Bob saw Alice's order: {message}"
+            );
+        }
+    }
+}
+
+/// Applies depth@ messages to a local book; returns false on a gap.
+fn apply_depth(
+    book: &mut (
+        BTreeMap<String, String>,
+        BTreeMap<String, String>,
+        Option<u64>,
+    ),
+    data: &Value,
+) -> bool {
+    let levels = |v: &Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l[0].as_str().unwrap().to_string(),
+                    l[1].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    if data["type"] == "snapshot" {
+        book.0 = levels(&data["bids"]).into_iter().collect();
+        book.1 = levels(&data["asks"]).into_iter().collect();
+        book.2 = data["sequence"].as_u64();
+        return true;
+    }
+    let sequence = data["sequence"].as_u64().unwrap();
+    match book.2 {
+        Some(last) if sequence <= last => return true,
+        Some(last) if sequence != last + 1 => return false,
+        _ => {}
+    }
+    for (side, levels_of) in [(&mut book.0, &data["bids"]), (&mut book.1, &data["asks"])] {
+        for (price, quantity) in levels(levels_of) {
+            if quantity == "0" {
+                side.remove(&price);
+            } else {
+                side.insert(price, quantity);
+            }
+        }
+    }
+    book.2 = Some(sequence);
+    true
+}
+
+fn as_levels(side: &BTreeMap<String, String>, descending: bool) -> Vec<Value> {
+    let mut levels: Vec<(f64, Value)> = side
+        .iter()
+        .map(|(p, q)| (p.parse::<f64>().unwrap(), json!([p, q])))
+        .collect();
+    levels.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    if descending {
+        levels.reverse();
+    }
+    levels.into_iter().map(|(_, v)| v).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depth_stream_deltas_rebuild_the_rest_depth() {
+    let exchange = Exchange::start("depth", 1, &[]).await;
+    let base = exchange.url(0);
+    let maker = Trader::signup(&base, "maker").await;
+    let taker = Trader::signup(&base, "taker").await;
+    maker.deposit("BTC", "10").await;
+    maker.deposit("USD", "1000000").await;
+    taker.deposit("BTC", "10").await;
+    taker.deposit("USD", "1000000").await;
+    maker.limit(BTC, "buy", "99", "0.5").await;
+
+    let mut socket = Socket::connect(&exchange.ws_url(0)).await;
+    let (_, _) = socket.call("SUBSCRIBE", &["depth@BTC-USD"]).await;
+    let mut book = (BTreeMap::new(), BTreeMap::new(), None);
+    let mut ids = Vec::new();
+    // A deterministic mix: rests on both sides, crosses, cancels, amends.
+    for i in 0..40u64 {
+        let (trader, side) = if i % 3 == 0 {
+            (&taker, if i % 2 == 0 { "buy" } else { "sell" })
+        } else {
+            (&maker, if i % 2 == 0 { "buy" } else { "sell" })
+        };
+        let offset = (i * 7 % 11) as i64 - 5;
+        let price = if side == "buy" {
+            100 + offset
+        } else {
+            101 + offset
+        };
+        let order = trader
+            .limit(BTC, side, &price.to_string(), &format!("0.0{}", 1 + i % 9))
+            .await;
+        if order["status"] == "NEW" {
+            ids.push((trader.clone(), order["orderId"].as_u64().unwrap()));
+        }
+        if i % 5 == 4 {
+            if let Some((owner, id)) = ids.pop() {
+                let _ = owner.call("DELETE", &format!("/order/{id}"), None).await;
+            }
+        }
+    }
+    let rest = taker
+        .ok("GET", &format!("/depth?symbol={BTC}&limit=500"), None)
+        .await;
+    let target = rest["sequence"].as_u64().unwrap();
+    loop {
+        let message = socket
+            .next()
+            .await
+            .expect("depth messages keep coming until the REST sequence");
+        if message["stream"] != "depth@BTC-USD" {
+            continue;
+        }
+        if !apply_depth(&mut book, &message["data"]) {
+            // A gap: re-subscribe for a fresh snapshot, as a client should.
+            socket.call("UNSUBSCRIBE", &["depth@BTC-USD"]).await;
+            socket.call("SUBSCRIBE", &["depth@BTC-USD"]).await;
+            continue;
+        }
+        if book.2 == Some(target) {
+            break;
+        }
+    }
+    assert_eq!(
+        as_levels(&book.0, true),
+        rest["bids"].as_array().unwrap().clone(),
+        "bids"
+    );
+    assert_eq!(
+        as_levels(&book.1, false),
+        rest["asks"].as_array().unwrap().clone(),
+        "asks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_edges_trade_with_each_other() {
+    let exchange = Exchange::start("two-edges", 2, &[]).await;
+    let seller = Trader::signup(&exchange.url(0), "seller").await;
+    let buyer = Trader::signup(&exchange.url(1), "buyer").await;
+    // A token from one edge works on the other: they share the secret.
+    let answer = send(
+        &buyer.client,
+        "GET",
+        &format!("{}/api/v1/balances", exchange.url(0)),
+        Some(&buyer.token),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    seller.deposit("ETH", "2").await;
+    buyer.deposit("USD", "10000").await;
+
+    let mut seller_socket = Socket::connect(&exchange.ws_url(0)).await;
+    seller_socket.call("AUTH", &[seller.token.as_str()]).await;
+    seller_socket.call("SUBSCRIBE", &["fills@ETH-USD"]).await;
+    let mut buyer_socket = Socket::connect(&exchange.ws_url(1)).await;
+    buyer_socket.call("AUTH", &[buyer.token.as_str()]).await;
+    buyer_socket.call("SUBSCRIBE", &["fills@ETH-USD"]).await;
+
+    let ask = seller.limit("ETH-USD", "sell", "2000", "1").await;
+    let bid = buyer.limit("ETH-USD", "buy", "2000", "1").await;
+    assert_eq!(bid["status"], "FILLED");
+    assert_eq!(bid["fills"][0]["makerOrderId"], ask["orderId"]);
+    let seller_fill = seller_socket.next_of("fills@ETH-USD").await;
+    let buyer_fill = buyer_socket.next_of("fills@ETH-USD").await;
+    assert_eq!(seller_fill["orderId"], ask["orderId"]);
+    assert_eq!(buyer_fill["orderId"], bid["orderId"]);
+    assert_eq!(seller.balance("USD").await.0, "1998");
+    assert_eq!(buyer.balance("ETH").await.0, "0.998");
+    let order = seller.ok("GET", "/fills?market=ETH-USD", None).await;
+    assert_eq!(order[0]["orderId"], ask["orderId"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_durability_answers_once_the_journal_has_it() {
+    let exchange = Exchange::start_with("sync", 1, &[], "sync").await;
+    let base = exchange.url(0);
+    let alice = Trader::signup(&base, "alice").await;
+    alice.deposit("USD", "100").await;
+    let order = alice.limit(BTC, "buy", "10", "1").await;
+    assert_eq!(order["status"], "NEW");
+    assert_eq!(alice.balance("USD").await, ("90".into(), "10".into()));
+    let journal = exchange.dir.join("data").join("journal");
+    let files = std::fs::read_dir(&journal).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        files > 0,
+        "the journal in {} holds the commands",
+        journal.display()
+    );
+}
