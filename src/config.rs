@@ -119,19 +119,19 @@ impl Default for UpSection {
 #[derive(Args, Clone, Debug, Default)]
 pub struct CommonArgs {
     /// Configuration file (TOML); all keys optional.
-    #[arg(long, global = true, env = "PINWHEEL_CONFIG")]
+    #[arg(long, env = "PINWHEEL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory: journal, snapshots, secrets.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Run directory: rings and shared counters (default /dev/shm/pinwheel-<instance>).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub run_dir: Option<PathBuf>,
     /// Wait strategy: spin, spin-yield or backoff.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub wait: Option<String>,
     /// Journal durability: none, async or sync.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub durability: Option<String>,
 }
 

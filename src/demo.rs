@@ -71,7 +71,8 @@ pub fn prepare(
         "7",
     ]
     .map(String::from);
-    let mut maker = Supervised::new("market-maker", [shared.to_vec(), mm.to_vec()].concat());
+    let _ = shared; // the market maker only talks to the public API
+    let mut maker = Supervised::new("market-maker", mm.to_vec());
     maker.start(exe)?;
     children.push(maker);
     println!(

@@ -47,36 +47,35 @@ pub enum JournalCommand {
         /// Replay from sequence 1, ignoring snapshots.
         #[arg(long)]
         full: bool,
+        #[command(flatten)]
+        common: CommonArgs,
     },
 }
 
 /// Runs one journal subcommand.
-pub fn run(common: &CommonArgs, command: &JournalCommand) -> anyhow::Result<()> {
-    let config = Config::load(common)?;
+pub fn run(command: &JournalCommand) -> anyhow::Result<()> {
     match command {
         JournalCommand::Verify { dir } => verify(dir),
         JournalCommand::Inspect { dir, from, limit } => inspect(dir, *from, *limit),
         JournalCommand::Replay {
             dir,
             to,
-            follow: true,
-            snapshot_every,
-            ..
-        } => {
-            anyhow::ensure!(to.is_none(), "--to and --follow cannot be combined");
-            follow_journal(
-                &config,
-                dir,
-                snapshot_every.unwrap_or(config.journal.snapshot_every),
-            )
-        }
-        JournalCommand::Replay {
-            dir,
-            to,
-            follow: false,
+            follow,
             snapshot_every,
             full,
-        } => replay(&config, dir, *to, *snapshot_every, *full),
+            common,
+        } => {
+            let config = Config::load(common)?;
+            if !follow {
+                return replay(&config, dir, *to, *snapshot_every, *full);
+            }
+            anyhow::ensure!(
+                to.is_none() && !full,
+                "--follow cannot be combined with --to or --full"
+            );
+            let every = snapshot_every.unwrap_or(config.journal.snapshot_every);
+            follow_journal(&config, dir, every)
+        }
     }
 }
 
@@ -161,6 +160,7 @@ fn follow_journal(
     let stop = crate::stop_flag()?;
     let follow_config = FollowConfig {
         data_dir: dir.to_path_buf(),
+        run_dir: config.run_dir(),
         snapshot_every,
         retention: config.hot_loop()?.retention,
         idle_sleep: Duration::from_millis(5),

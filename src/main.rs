@@ -16,8 +16,6 @@ use crate::config::{CommonArgs, Config};
 #[derive(Parser, Debug)]
 #[command(name = "pinwheel", version, about, propagate_version = true)]
 struct Cli {
-    #[command(flatten)]
-    common: CommonArgs,
     #[command(subcommand)]
     command: Role,
 }
@@ -26,22 +24,41 @@ struct Cli {
 enum Role {
     /// Run the matching engine (one pinned thread) and its journal flusher.
     Engine {
+        #[command(flatten)]
+        common: CommonArgs,
         /// Core to pin the engine thread to (overrides [pinning] engine_core).
         #[arg(long)]
         core: Option<usize>,
     },
-    /// Start engine, edges, feed and snapshot follower; supervise them.
     /// HTTP + WebSocket gateway.
     Edge {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Port to listen on.
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Start engine, edges, feed and snapshot follower; supervise them.
     Up(up::UpArgs),
     /// Journal tools: verify, inspect, replay (and the snapshot follower).
     Journal {
         #[command(subcommand)]
         command: journal_cmd::JournalCommand,
     },
+    /// Benchmarks; each prints a table, then one JSON line.
+    Bench {
+        #[command(subcommand)]
+        command: Bench,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Bench {
+    /// Cross-process ring round trip vs bare ping-pong and crossbeam, and one-way throughput.
+    Ring(pinwheel_benches::ring::Args),
+    /// The engine stand-in process of `bench ring` (started by it).
+    #[command(hide = true)]
+    RingEcho(pinwheel_benches::ring::EchoArgs),
 }
 
 fn main() {
@@ -64,10 +81,11 @@ fn init_tracing() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Role::Engine { core } => run_engine(&cli.common, core),
-        Role::Edge { port } => run_edge(&cli.common, port),
-        Role::Up(args) => up::run(&cli.common, &args),
-        Role::Journal { command } => journal_cmd::run(&cli.common, &command),
+        Role::Engine { common, core } => run_engine(&common, core),
+        Role::Edge { common, port } => run_edge(&common, port),
+        Role::Up(args) => up::run(&args),
+        Role::Journal { command } => journal_cmd::run(&command),
+        Role::Bench { command } => run_bench(&command),
     }
 }
 
@@ -106,4 +124,48 @@ fn run_edge(common: &CommonArgs, port: Option<u16>) -> anyhow::Result<()> {
         edge.port = port;
     }
     pinwheel_edge::run(edge)
+}
+
+fn run_bench(command: &Bench) -> anyhow::Result<()> {
+    let figures = match command {
+        Bench::Ring(args) => pinwheel_benches::ring::run(args)?,
+        Bench::RingEcho(args) => return pinwheel_benches::ring::run_echo(args),
+    };
+    // The last line of every benchmark is one JSON object, for scripts.
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn role_flags_come_after_the_role() {
+        let cli = Cli::try_parse_from([
+            "pinwheel",
+            "engine",
+            "--run-dir",
+            "/tmp/r",
+            "--wait",
+            "backoff",
+            "--core",
+            "1",
+        ])
+        .unwrap();
+        let Role::Engine { common, core } = cli.command else {
+            panic!("not the engine role")
+        };
+        assert_eq!(
+            common.run_dir.as_deref(),
+            Some(std::path::Path::new("/tmp/r"))
+        );
+        assert_eq!(core, Some(1));
+    }
 }

@@ -15,6 +15,8 @@ use crate::config::{CommonArgs, Config};
 /// Flags of `pinwheel up`.
 #[derive(Args, Clone, Debug, Default)]
 pub struct UpArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Number of edge processes.
     #[arg(long)]
     pub edges: Option<u16>,
@@ -110,7 +112,8 @@ impl Supervised {
 }
 
 /// Runs `pinwheel up` until SIGINT or SIGTERM.
-pub fn run(common: &CommonArgs, args: &UpArgs) -> anyhow::Result<()> {
+pub fn run(args: &UpArgs) -> anyhow::Result<()> {
+    let common = &args.common;
     let mut config = Config::load(common)?;
     if let Some(edges) = args.edges {
         config.up.edges = edges;
@@ -127,7 +130,7 @@ pub fn run(common: &CommonArgs, args: &UpArgs) -> anyhow::Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     let shared = shared_flags(common, &config);
-    let mut engine = Supervised::new("engine", [shared.clone(), vec!["engine".into()]].concat());
+    let mut engine = Supervised::new("engine", [vec!["engine".into()], shared.clone()].concat());
     engine.start(&exe)?;
     wait_for_engine(&config.run_dir(), &mut engine, Duration::from_secs(60))?;
     let mut others = helper_processes(&shared, &config);
@@ -167,7 +170,7 @@ fn shared_flags(common: &CommonArgs, config: &Config) -> Vec<String> {
 }
 
 fn helper_processes(shared: &[String], config: &Config) -> Vec<Supervised> {
-    let with = |extra: &[String]| [shared.to_vec(), extra.to_vec()].concat();
+    let with = |role: &[String]| [role.to_vec(), shared.to_vec()].concat();
     let mut children = Vec::new();
     for index in 0..config.up.edges {
         let port = (config.up.port + index).to_string();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pinwheel_journal::{apply_retention, write_snapshot, JournalReader, Retention};
+use pinwheel_journal::{apply_retention, write_snapshot, DurableCursor, JournalReader, Retention};
 
 use crate::config::EngineConfig;
 use crate::message::Command;
@@ -17,6 +17,10 @@ use crate::Engine;
 pub struct FollowConfig {
     /// Data directory (journal and snapshots).
     pub data_dir: PathBuf,
+    /// Run directory of the live engine: the follower applies only durable frames, so a
+    /// snapshot never gets ahead of what a machine crash would leave on disk. Without a
+    /// durable cursor there (no engine running) every frame on disk counts as durable.
+    pub run_dir: PathBuf,
     /// Write a snapshot every this many applied commands (0 = never).
     pub snapshot_every: u64,
     /// What happens to segments a snapshot covers.
@@ -35,10 +39,15 @@ pub fn follow(
     tracing::info!(%report, "follower caught up");
     let journal = journal_dir(&config.data_dir);
     let mut reader = JournalReader::open(&journal, engine.last_sequence() + 1)?;
+    let mut durable = DurableCursor::open(&config.run_dir).ok();
     let mut since_snapshot = 0u64;
     while !stop.load(Ordering::Relaxed) {
+        if durable.is_none() {
+            durable = DurableCursor::open(&config.run_dir).ok();
+        }
+        let limit = durable.as_ref().map_or(u64::MAX, DurableCursor::get);
         let mut applied = 0u64;
-        while let Some(frame) = reader.next()? {
+        while let Some(frame) = reader.next_at_most(limit)? {
             let command = Command::from_bytes(frame.payload);
             anyhow::ensure!(
                 command.head.sequence == frame.sequence,

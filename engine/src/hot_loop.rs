@@ -6,18 +6,25 @@
 //! and copy each event into the output ring. Housekeeping (edge attach/detach, heartbeats,
 //! the stop flag) runs once every [`HOUSEKEEPING_EVERY`] polls, never per command.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, Retention};
-use pinwheel_ring::{BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter};
+use pinwheel_journal::{
+    Durability, DurableCursor, JournalConfig, JournalReader, JournalWriter, Retention,
+};
+use pinwheel_ring::{
+    output_path, BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter,
+};
 
 use crate::config::EngineConfig;
 use crate::message::{Command, CommandKind, Event, RECORD_SIZE};
 use crate::recovery::{recover, Recovered};
 use crate::shared_counters::SharedCounters;
-use crate::EventSink;
+use crate::{Engine, EventSink};
+
+/// The shared counters' file name in the run directory.
+pub const COUNTERS_FILE: &str = "counters";
 
 /// Polls between two rounds of housekeeping.
 pub const HOUSEKEEPING_EVERY: u64 = 1024;
@@ -130,93 +137,182 @@ pub fn run(
     engine_config: &EngineConfig,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, true)?;
-    tracing::info!(%report, "recovered");
-    let mut hub = InputHub::open_or_create(
-        &config.run_dir,
-        InputConfig {
+    let mut stage = Stage::open(config, engine_config)?;
+    pin_current_thread(config.engine_core);
+    tracing::info!(next_sequence = stage.stamper.next_sequence, run_dir = %config.run_dir.display(), "engine running");
+    stage.poll_until(config, stop);
+    stage.journal.close()?;
+    tracing::info!(
+        last_sequence = stage.stamper.next_sequence - 1,
+        state_hash = %format!("{:016x}", stage.engine.state_hash()),
+        "engine stopped"
+    );
+    Ok(())
+}
+
+/// Everything the engine thread owns while it runs.
+struct Stage {
+    engine: Engine,
+    hub: InputHub,
+    output: BroadcastWriter,
+    counters: SharedCounters,
+    journal: JournalWriter,
+    stamper: Stamper,
+    requests: RequestFilter,
+}
+
+impl Stage {
+    /// Recovers the state, then opens the rings, the counters and the journal.
+    fn open(config: &HotLoopConfig, engine_config: &EngineConfig) -> anyhow::Result<Self> {
+        let Recovered { engine, report } = recover(&config.data_dir, engine_config, true)?;
+        tracing::info!(%report, "recovered");
+        let input = InputConfig {
             max_edges: config.max_edges,
             capacity: config.input_capacity,
             record_size: RECORD_SIZE,
             heartbeat_timeout: Duration::from_secs(2),
-        },
-    )?;
-    let mut output = BroadcastWriter::open_or_create(
-        &config.run_dir.join("output"),
-        RECORD_SIZE,
-        config.output_capacity,
-    )?;
-    let counters = SharedCounters::open_or_create(&config.run_dir.join("counters"))?;
-    let durable = DurableCursor::create(&config.run_dir)?;
-    let next_sequence = report.last_sequence + 1;
-    let mut journal = JournalWriter::open(&config.journal_config(), durable, next_sequence)?;
-    pin_current_thread(config.engine_core);
-    tracing::info!(next_sequence, run_dir = %config.run_dir.display(), "engine running");
-    let mut stamper = Stamper {
-        next_sequence,
-        last_timestamp_ns: 0,
-    };
-    let mut waiter = Waiter::new(config.wait);
-    let mut polls: u64 = 0;
-    // Allocated once: the hot path copies each poll's records here (see the drain below).
-    let mut batch: Vec<Command> = Vec::with_capacity(config.batch);
-    let mut last_poll = Instant::now();
-    loop {
-        let now = Instant::now();
-        counters
-            .get()
-            .record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
-        last_poll = now;
-        let mut sink = OutputSink {
-            writer: &mut output,
         };
-        // Copy the records out and release their ring slots before journaling any of them.
-        // A kill after the release loses these unanswered commands; a kill before it leaves
-        // them in the ring for the next engine, with none journaled. Journaling inside the
-        // drain callback instead would let a kill between the append and the release journal
-        // a command that the next engine then receives (and journals) a second time.
-        let drained = hub.drain(config.batch, |edge_id, bytes| {
+        let hub = InputHub::open_or_create(&config.run_dir, input)?;
+        let output = BroadcastWriter::open_or_create(
+            &output_path(&config.run_dir),
+            RECORD_SIZE,
+            config.output_capacity,
+        )?;
+        let counters = SharedCounters::open_or_create(&config.run_dir.join(COUNTERS_FILE))?;
+        let journal_config = config.journal_config();
+        let requests =
+            RequestFilter::from_journal_tail(&journal_config.dir, report.last_sequence, config)?;
+        let next_sequence = report.last_sequence + 1;
+        let journal = JournalWriter::open(
+            &journal_config,
+            DurableCursor::create(&config.run_dir)?,
+            next_sequence,
+        )?;
+        let stamper = Stamper {
+            next_sequence,
+            last_timestamp_ns: 0,
+        };
+        Ok(Self {
+            engine,
+            hub,
+            output,
+            counters,
+            journal,
+            stamper,
+            requests,
+        })
+    }
+
+    /// The hot loop: no allocation, lock, syscall or log line per command.
+    fn poll_until(&mut self, config: &HotLoopConfig, stop: &AtomicBool) {
+        let mut waiter = Waiter::new(config.wait);
+        let mut polls: u64 = 0;
+        let mut last_poll = Instant::now();
+        loop {
+            let now = Instant::now();
+            self.counters
+                .get()
+                .record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
+            last_poll = now;
+            if self.poll_once(config.batch) > 0 {
+                self.journal.publish();
+                waiter.reset();
+            } else {
+                waiter.idle();
+            }
+            polls += 1;
+            if polls.is_multiple_of(HOUSEKEEPING_EVERY) {
+                housekeeping(&mut self.hub, &self.output);
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Takes up to `batch` commands from the rings: stamp, journal, apply, publish.
+    fn poll_once(&mut self, batch: usize) -> usize {
+        let Self {
+            engine,
+            hub,
+            output,
+            counters,
+            journal,
+            stamper,
+            requests,
+        } = self;
+        let mut sink = OutputSink { writer: output };
+        hub.drain(batch, |edge_id, bytes| {
             let mut command = Command::from_bytes(bytes);
             // The ring says who wrote the record; the record's own claim is not trusted.
             command.head.edge_id = edge_id;
-            debug_assert!(
-                batch.len() < batch.capacity(),
-                "drain gives at most `batch`"
-            );
-            batch.push(command);
-        });
-        for command in &mut batch {
-            if stamper.stamp(command) {
+            if is_journaled(command.head.kind) && !requests.admit(edge_id, command.head.request_id)
+            {
+                return; // journaled before a crash already; applying it again would double it
+            }
+            if stamper.stamp(&mut command) {
                 journal.append(
                     command.head.sequence,
                     command.head.timestamp_ns,
                     command.as_bytes(),
                 );
             }
-            engine.apply_counted(command, &mut sink, counters.get());
-        }
-        batch.clear();
-        if drained > 0 {
-            journal.publish();
-            waiter.reset();
-        } else {
-            waiter.idle();
-        }
-        polls += 1;
-        if polls.is_multiple_of(HOUSEKEEPING_EVERY) {
-            housekeeping(&mut hub, &output);
-            if stop.load(Ordering::Relaxed) {
-                break;
+            engine.apply_counted(&command, &mut sink, counters.get());
+        })
+    }
+}
+
+/// Drops commands the engine journaled before a crash but had not yet released from their
+/// ring (the ring hands them out again after a restart).
+///
+/// Edges number their requests strictly increasingly per input ring, across edge restarts
+/// (the edge starts from the wall clock in nanoseconds), so a journaled command whose request
+/// id is not above the last one journaled from its ring was journaled already.
+struct RequestFilter {
+    last: Vec<u64>,
+}
+
+impl RequestFilter {
+    /// Reads the journal's last frames: only the last drained batch can have been journaled
+    /// without being released, so a few batches back is enough.
+    fn from_journal_tail(
+        journal: &Path,
+        last_sequence: u64,
+        config: &HotLoopConfig,
+    ) -> anyhow::Result<Self> {
+        let mut filter = Self {
+            last: vec![0; usize::from(config.max_edges)],
+        };
+        let window = 4 * config.batch as u64;
+        let from = last_sequence.saturating_sub(window).max(1);
+        let mut reader = match JournalReader::open(journal, from) {
+            Ok(reader) => reader,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the journal tail to filter re-delivered commands");
+                return Ok(filter);
+            }
+        };
+        while let Some(frame) = reader.next()? {
+            let command = Command::from_bytes(frame.payload);
+            let edge = usize::from(command.head.edge_id);
+            if let Some(last) = filter.last.get_mut(edge) {
+                *last = (*last).max(command.head.request_id);
             }
         }
+        Ok(filter)
     }
-    tracing::info!(
-        last_sequence = engine.last_sequence(),
-        // Hex, as `pinwheel journal replay` prints it, so the two can be compared by eye and by tests.
-        state_hash = %format_args!("{:016x}", engine.state_hash()),
-        "engine stopped"
-    );
-    Ok(())
+
+    /// Whether a journaled command from `edge` is new; remembers it if so.
+    fn admit(&mut self, edge: u16, request_id: u64) -> bool {
+        let Some(last) = self.last.get_mut(usize::from(edge)) else {
+            return true;
+        };
+        if request_id <= *last {
+            return false;
+        }
+        *last = request_id;
+        true
+    }
 }
 
 /// Edge attach/detach/reclaim and the heartbeats that tell edges the engine is alive.
@@ -254,6 +350,46 @@ pub fn is_journaled(kind: u8) -> bool {
 mod tests {
     use super::*;
     use crate::message::{Transfer, UserLookup};
+
+    #[test]
+    fn a_request_id_is_admitted_once_per_ring() {
+        let mut filter = RequestFilter { last: vec![0; 2] };
+        assert!(filter.admit(0, 5));
+        assert!(
+            !filter.admit(0, 5),
+            "the same request again is a re-delivery"
+        );
+        assert!(!filter.admit(0, 4));
+        assert!(filter.admit(1, 5), "rings are independent");
+        assert!(filter.admit(0, 6));
+    }
+
+    #[test]
+    fn the_filter_remembers_what_the_journal_tail_holds() {
+        let dir =
+            std::env::temp_dir().join(format!("pinwheel-request-filter-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut config = HotLoopConfig::new(dir.join("run"), dir.join("data"));
+        config.segment_size = 1 << 20;
+        config.max_edges = 4;
+        std::fs::create_dir_all(&config.run_dir).unwrap();
+        let durable = DurableCursor::create(&config.run_dir).unwrap();
+        let mut journal = JournalWriter::open(&config.journal_config(), durable, 1).unwrap();
+        for (sequence, (edge, request)) in [(1u16, 10u64), (2, 7), (1, 11)].into_iter().enumerate()
+        {
+            let mut command = Command::new(CommandKind::Deposit as u8, &Transfer::default());
+            (command.head.edge_id, command.head.request_id) = (edge, request);
+            journal.append(sequence as u64 + 1, 0, command.as_bytes());
+        }
+        journal.publish();
+        journal.close().unwrap();
+        let mut filter =
+            RequestFilter::from_journal_tail(&config.journal_config().dir, 3, &config).unwrap();
+        assert!(!filter.admit(1, 11), "re-delivered after a crash");
+        assert!(!filter.admit(2, 7));
+        assert!(filter.admit(1, 12) && filter.admit(2, 8) && filter.admit(3, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn queries_reuse_the_last_sequence_and_time_never_goes_back() {

@@ -57,6 +57,20 @@ pub fn measure_fdatasync(dir: &Path, samples: usize) -> Result<Histogram<u64>, J
     Ok(latencies)
 }
 
+/// Warm-up: the preparer's first segment (allocation, metadata sync) is made before measuring.
+fn wait_for_prepared_segment(journal_dir: &Path) -> Result<(), JournalError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while crate::segment_file::list_segments(journal_dir)?.len() < 2 {
+        if Instant::now() >= deadline {
+            return Err(JournalError::Background(
+                "no segment prepared within 30 s".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
 /// Open-loop acknowledgement latency in sync durability: frames are appended at planned times
 /// `rate_per_sec` apart (`count` of them) into a fresh journal under `dir`; each latency runs from
 /// the planned time to the moment the durable cursor covers the frame. Returns nanoseconds.
@@ -77,6 +91,7 @@ pub fn measure_sync_ack(
     let cursor = DurableCursor::create(&run_dir)?;
     let watcher = DurableCursor::open(&run_dir)?;
     let mut writer = JournalWriter::open(&config, cursor, 1)?;
+    wait_for_prepared_segment(&config.dir)?;
     let gap = Duration::from_nanos(1_000_000_000 / rate_per_sec);
     let payload = [0x5au8; 128];
     let mut planned = vec![Instant::now(); count];
@@ -102,7 +117,8 @@ pub fn measure_sync_ack(
             latencies.saturating_record(now.duration_since(planned[acked]).as_nanos() as u64);
             acked += 1;
         }
-        std::hint::spin_loop();
+        // Sleep rather than spin: on a shared machine a spinning client starves the flusher.
+        std::thread::sleep(Duration::from_micros(10));
     }
     writer.close()?;
     std::fs::remove_dir_all(&journal_dir).at(&journal_dir)?;
