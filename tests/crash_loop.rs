@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{crash_rounds, log_field, offline_hash_checks, Proc, Rng, TestDirs};
+use common::{crash_rounds, log_field, offline_hash_checks, Api, Proc, Rng, TestDirs};
 use pinwheel_engine::config::{Capacity, EngineConfig, MarketTable};
 use pinwheel_engine::message::*;
 use pinwheel_engine::recovery::{journal_dir, replay_into, DiscardEvents};
@@ -404,40 +404,30 @@ struct Acked {
 /// The engine process of one test, restarted under a new log name each time.
 struct EngineProcess<'a> {
     dirs: &'a TestDirs,
-    config: PathBuf,
     starts: usize,
 }
 
 impl<'a> EngineProcess<'a> {
     fn new(dirs: &'a TestDirs) -> Self {
-        let config = dirs.write_config(CONFIG);
-        Self {
-            dirs,
-            config,
-            starts: 0,
-        }
+        dirs.write_config(CONFIG);
+        Self { dirs, starts: 0 }
     }
 
     fn start(&mut self) -> Proc {
         self.starts += 1;
-        let config = self.config.display().to_string();
-        let mut engine = self.dirs.spawn(
-            &format!("engine-{}", self.starts),
-            &["--config", &config, "engine"],
-        );
+        let mut engine = self
+            .dirs
+            .spawn(&format!("engine-{}", self.starts), &["engine"]);
         engine.wait_for_log("engine running", START_LIMIT);
         engine
     }
 
     fn follower(&self, name: &str, snapshot_every: u64) -> Proc {
-        let config = self.config.display().to_string();
         let data = self.dirs.data_dir.display().to_string();
         let every = snapshot_every.to_string();
         self.dirs.spawn(
             name,
             &[
-                "--config",
-                &config,
                 "journal",
                 "replay",
                 &data,
@@ -907,4 +897,378 @@ fn follower_killed_while_writing_snapshots_leaves_a_valid_journal_and_snapshots(
     check_state(&mut client, &mut engine, &model, users);
     drop(client);
     stop_and_compare_hashes(&dirs, engine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same over HTTP: engine + edge processes, a client that counts a 2xx answer as acknowledged.
+
+/// One fee-free market, so that the money check is exact from HTTP answers alone (a taker's
+/// answer does not carry its makers' fees; the ring test above checks fees exactly).
+const HTTP_CONFIG: &str = "
+[journal]
+segment_mib = 1
+
+[engine.capacity]
+orders = 65536
+users = 256
+price_levels = 4096
+api_keys = 64
+depth_levels = 100
+
+[[engine.markets]]
+symbol = \"BTC-USD\"
+base = \"BTC\"
+quote = \"USD\"
+tick_size = \"0.01\"
+lot_size = \"0.00001\"
+min_quantity = \"0.0001\"
+maker_fee_bps = 0
+taker_fee_bps = 0
+";
+
+/// USD and BTC both have 8 decimals in the default assets.
+const DECIMALS: u32 = 8;
+const HTTP_DEPOSITS: [(&str, &str); 2] = [("USD", "1000"), ("BTC", "10")];
+
+/// An acknowledged open order, in units of 10^-8.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct OpenOrder {
+    user: usize,
+    buy: bool,
+    price: i64,
+    quantity: i64,
+    executed: i64,
+}
+
+/// A request whose answer did not come (the process died): what it could have changed.
+enum Unanswered {
+    Place {
+        buy: bool,
+        price: i64,
+        client_order_id: String,
+        user: usize,
+    },
+    Cancel {
+        order_id: u64,
+    },
+}
+
+/// What 2xx answers say the open orders are.
+#[derive(Default)]
+struct HttpModel {
+    open: BTreeMap<u64, OpenOrder>,
+    acked_orders: u64,
+    acked_fills: u64,
+}
+
+impl HttpModel {
+    /// Takes in a 2xx answer to a place or a cancel.
+    fn take_order_answer(&mut self, user: usize, buy: bool, answer: &serde_json::Value) {
+        let order_id = common::json_u64(&answer["orderId"]);
+        for fill in answer["fills"].as_array().into_iter().flatten() {
+            self.acked_fills += 1;
+            let maker = common::json_u64(&fill["makerOrderId"]);
+            let quantity = common::json_units(&fill["quantity"], DECIMALS);
+            if let Some(order) = self.open.get_mut(&maker) {
+                order.executed += quantity;
+                if order.executed == order.quantity {
+                    self.open.remove(&maker);
+                }
+            }
+        }
+        let status = answer["status"].as_str().unwrap_or_default();
+        if status == "NEW" || status == "PARTIALLY_FILLED" {
+            self.acked_orders += 1;
+            let order = OpenOrder {
+                user,
+                buy,
+                price: common::json_units(&answer["price"], DECIMALS),
+                quantity: common::json_units(&answer["quantity"], DECIMALS),
+                executed: common::json_units(&answer["executedQty"], DECIMALS),
+            };
+            self.open.insert(order_id, order);
+        } else {
+            self.open.remove(&order_id);
+        }
+    }
+
+    /// Orders the unanswered request could have filled or cancelled.
+    fn possibly_changed(&self, unanswered: &Option<Unanswered>) -> Vec<u64> {
+        match unanswered {
+            None => Vec::new(),
+            Some(Unanswered::Cancel { order_id }) => vec![*order_id],
+            Some(Unanswered::Place { buy, price, .. }) => self
+                .open
+                .iter()
+                .filter(|(_, order)| {
+                    order.buy != *buy
+                        && if *buy {
+                            order.price <= *price
+                        } else {
+                            order.price >= *price
+                        }
+                })
+                .map(|(id, _)| *id)
+                .collect(),
+        }
+    }
+}
+
+/// Engine and edge processes of one HTTP test.
+struct HttpExchange<'a> {
+    dirs: &'a TestDirs,
+    port: u16,
+    starts: usize,
+    engine: Proc,
+    edge: Proc,
+}
+
+impl<'a> HttpExchange<'a> {
+    fn start(dirs: &'a TestDirs) -> Self {
+        dirs.write_config(HTTP_CONFIG);
+        let port = common::free_port();
+        let mut engine = dirs.spawn("engine-1", &["engine"]);
+        engine.wait_for_log("engine running", START_LIMIT);
+        let edge = dirs.spawn("edge-1", &["edge", "--port", &port.to_string()]);
+        let exchange = Self {
+            dirs,
+            port,
+            starts: 1,
+            engine,
+            edge,
+        };
+        Api::new(port).wait_healthy(START_LIMIT);
+        exchange
+    }
+
+    fn restart_engine(&mut self) {
+        self.starts += 1;
+        self.engine = self
+            .dirs
+            .spawn(&format!("engine-{}", self.starts), &["engine"]);
+        self.engine.wait_for_log("engine running", START_LIMIT);
+        Api::new(self.port).wait_healthy(START_LIMIT);
+    }
+
+    fn restart_edge(&mut self) {
+        self.starts += 1;
+        let port = self.port.to_string();
+        self.edge = self
+            .dirs
+            .spawn(&format!("edge-{}", self.starts), &["edge", "--port", &port]);
+        Api::new(self.port).wait_healthy(START_LIMIT);
+    }
+}
+
+/// Places or cancels at random for one of the users; updates the model on a 2xx answer.
+/// Returns what the request could have changed if no answer came (`Err`), or `Ok` if answered.
+fn http_step(
+    rng: &mut Rng,
+    users: &[Api; 2],
+    model: &mut HttpModel,
+    serial: &mut u64,
+) -> Result<(), Unanswered> {
+    let user = rng.range(0, 1) as usize;
+    let own: Vec<u64> = model
+        .open
+        .iter()
+        .filter(|(_, order)| order.user == user)
+        .map(|(id, _)| *id)
+        .collect();
+    if !own.is_empty() && rng.range(0, 99) < 30 {
+        let order_id = own[rng.range(0, own.len() as u64 - 1) as usize];
+        let reply = users[user].delete(&format!("/api/v1/order/{order_id}"));
+        return match reply {
+            Ok(reply) if reply.ok() => {
+                model.open.remove(&order_id);
+                Ok(())
+            }
+            Ok(reply) if reply.status != 503 => {
+                panic!("cancel of acked order {order_id}: {reply:?}")
+            }
+            _ => Err(Unanswered::Cancel { order_id }),
+        };
+    }
+    *serial += 1;
+    let buy = rng.range(0, 1) == 0;
+    let cents = 10_000 + rng.range(0, 40) as i64 - 20;
+    let price = format!("{}.{:02}", cents / 100, cents % 100);
+    let quantity = format!("0.{:05}", rng.range(10, 60));
+    let client_order_id = format!("crash-{serial}");
+    let body = serde_json::json!({
+        "market": "BTC-USD", "side": if buy { "buy" } else { "sell" }, "type": "limit",
+        "price": price, "quantity": quantity, "timeInForce": "GTC",
+        "clientOrderId": client_order_id,
+    });
+    match users[user].post("/api/v1/order", body) {
+        Ok(reply) if reply.ok() => {
+            model.take_order_answer(user, buy, &reply.body);
+            Ok(())
+        }
+        Ok(reply) if reply.status != 503 => panic!("order rejected: {reply:?}"),
+        _ => Err(Unanswered::Place {
+            buy,
+            price: common::json_units(&serde_json::Value::String(price), DECIMALS),
+            client_order_id,
+            user,
+        }),
+    }
+}
+
+/// After a restart: every acknowledged open order is there as acknowledged (those the one
+/// unanswered request could have touched may have moved on), no order exists that no request
+/// placed, and the users hold exactly what they deposited.
+fn check_http_state(users: &[Api; 2], model: &mut HttpModel, unanswered: Option<Unanswered>) {
+    let changeable = model.possibly_changed(&unanswered);
+    for (order_id, order) in model.open.clone() {
+        let reply = users[order.user]
+            .get(&format!("/api/v1/order/{order_id}"))
+            .expect("the edge answers");
+        let may_change = changeable.contains(&order_id);
+        if reply.status == 404 && may_change {
+            model.open.remove(&order_id);
+            continue;
+        }
+        assert_eq!(
+            reply.status, 200,
+            "acknowledged order {order_id} after restart: {reply:?}"
+        );
+        let executed = common::json_units(&reply.body["executedQty"], DECIMALS);
+        if may_change {
+            assert!(executed >= order.executed, "order {order_id} lost fills");
+            model.open.get_mut(&order_id).unwrap().executed = executed;
+        } else {
+            assert_eq!(
+                executed, order.executed,
+                "order {order_id}'s fills after restart"
+            );
+        }
+    }
+    let mut held: BTreeMap<String, i64> = BTreeMap::new();
+    for (user, api) in users.iter().enumerate() {
+        let reply = api
+            .get("/api/v1/order/open?market=BTC-USD")
+            .expect("the edge answers");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        for order in reply.body.as_array().unwrap() {
+            let order_id = common::json_u64(&order["orderId"]);
+            if model.open.contains_key(&order_id) {
+                continue;
+            }
+            // Only the unanswered place may have left an order the model does not know.
+            let placed_unanswered = matches!(
+                &unanswered,
+                Some(Unanswered::Place { client_order_id, user: by, .. })
+                    if order["clientOrderId"] == client_order_id.as_str() && *by == user
+            );
+            assert!(
+                placed_unanswered,
+                "order {order} was never placed by an answered request"
+            );
+            let adopted = OpenOrder {
+                user,
+                buy: order["side"] == "buy",
+                price: common::json_units(&order["price"], DECIMALS),
+                quantity: common::json_units(&order["quantity"], DECIMALS),
+                executed: common::json_units(&order["executedQty"], DECIMALS),
+            };
+            model.open.insert(order_id, adopted);
+        }
+        let reply = api.get("/api/v1/balances").expect("the edge answers");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        for balance in reply.body.as_array().unwrap() {
+            let asset = balance["asset"].as_str().unwrap().to_string();
+            let amount = common::json_units(&balance["available"], DECIMALS)
+                + common::json_units(&balance["locked"], DECIMALS);
+            *held.entry(asset).or_default() += amount;
+        }
+    }
+    for (asset, each) in HTTP_DEPOSITS {
+        let deposited = 2 * common::json_units(&serde_json::Value::String(each.into()), DECIMALS);
+        assert_eq!(
+            held.get(asset).copied().unwrap_or(0),
+            deposited,
+            "{asset} is not conserved"
+        );
+    }
+}
+
+/// Which process the HTTP crash loop kills.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Victim {
+    Engine,
+    Edge,
+}
+
+fn http_crash_loop(victim: Victim, seed_name: &str) {
+    let rounds = crash_rounds(20);
+    let mut rng = Rng::from_env(seed_name);
+    let dirs = TestDirs::new(seed_name);
+    let mut exchange = HttpExchange::start(&dirs);
+    // An edge holds a request whose engine died until its own 5 s timeout; this client gives up
+    // sooner (the request then counts as unanswered), which keeps a round short.
+    let client = || Api::with_timeout(exchange.port, Duration::from_secs(2));
+    let mut users = [client(), client()];
+    for (api, name) in users.iter_mut().zip(["alice", "bob"]) {
+        api.signup(name);
+        for (asset, amount) in HTTP_DEPOSITS {
+            api.on_ramp(asset, amount);
+        }
+    }
+    let mut model = HttpModel::default();
+    let mut serial = 0;
+    let (mut unanswered_count, started) = (0, Instant::now());
+    for _ in 0..rounds {
+        let target = match victim {
+            Victim::Engine => exchange.engine.pid(),
+            Victim::Edge => exchange.edge.pid(),
+        };
+        let killer = kill_later(target, Duration::from_millis(rng.range(50, 600)));
+        let mut unanswered = None;
+        let process = |exchange: &mut HttpExchange| match victim {
+            Victim::Engine => exchange.engine.running(),
+            Victim::Edge => exchange.edge.running(),
+        };
+        while process(&mut exchange) {
+            if let Err(request) = http_step(&mut rng, &users, &mut model, &mut serial) {
+                unanswered = Some(request);
+                break;
+            }
+        }
+        killer.join().unwrap();
+        match victim {
+            Victim::Engine => {
+                exchange.engine.wait_exit(Duration::from_secs(10));
+                exchange.restart_engine();
+            }
+            Victim::Edge => {
+                exchange.edge.wait_exit(Duration::from_secs(10));
+                exchange.restart_edge();
+            }
+        }
+        unanswered_count += usize::from(unanswered.is_some());
+        check_http_state(&users, &mut model, unanswered);
+    }
+    eprintln!(
+        "{rounds} kills in {:.1} s: {} acknowledged resting orders, {} acknowledged fills, {unanswered_count} requests unanswered at a kill",
+        started.elapsed().as_secs_f64(),
+        model.acked_orders,
+        model.acked_fills
+    );
+    assert!(model.acked_fills > 0, "the traffic traded");
+    let HttpExchange {
+        mut edge, engine, ..
+    } = exchange;
+    edge.terminate(Duration::from_secs(30));
+    stop_and_compare_hashes(&dirs, engine);
+}
+
+#[test]
+fn engine_killed_under_http_traffic_loses_no_acknowledged_order() {
+    http_crash_loop(Victim::Engine, "http-engine-kill");
+}
+
+#[test]
+fn edge_killed_under_http_traffic_loses_no_acknowledged_order() {
+    http_crash_loop(Victim::Edge, "http-edge-kill");
 }

@@ -72,6 +72,8 @@ pub struct TestDirs {
     pub data_dir: PathBuf,
     /// Child process logs.
     pub logs: PathBuf,
+    /// The configuration file every process gets, once written.
+    config: std::cell::OnceCell<PathBuf>,
 }
 
 impl TestDirs {
@@ -86,6 +88,7 @@ impl TestDirs {
             data_dir: root.join("data"),
             logs: root.join("logs"),
             root,
+            config: std::cell::OnceCell::new(),
         };
         for dir in [&dirs.run_dir, &dirs.data_dir, &dirs.logs] {
             std::fs::create_dir_all(dir).unwrap();
@@ -93,9 +96,14 @@ impl TestDirs {
         dirs
     }
 
-    /// The flags every process of this tree gets, before the subcommand.
+    /// The flags every process of this tree gets, after its role (`engine`, `edge`, ...).
     pub fn common_flags(&self) -> Vec<String> {
-        vec![
+        let config = self
+            .config
+            .get()
+            .map(|path| ["--config".to_string(), path.display().to_string()]);
+        let mut flags: Vec<String> = config.into_iter().flatten().collect();
+        flags.extend([
             "--run-dir".into(),
             self.run_dir.display().to_string(),
             "--data-dir".into(),
@@ -104,27 +112,37 @@ impl TestDirs {
             "backoff".into(),
             "--durability".into(),
             "sync".into(),
-        ]
+        ]);
+        flags
     }
 
-    /// Writes a configuration file into the tree and returns its path.
+    /// Writes the configuration file every process of the tree gets from now on (once).
     pub fn write_config(&self, toml: &str) -> PathBuf {
         let path = self.root.join("pinwheel.toml");
         std::fs::write(&path, toml).unwrap();
+        self.config
+            .set(path.clone())
+            .expect("the configuration is written once");
         path
     }
 
-    /// Spawns `pinwheel <common flags> <args>`; stdout and stderr go to `logs/<name>.{out,err}`.
+    /// Spawns `pinwheel <args> <common flags>`; stdout and stderr go to `logs/<name>.{out,err}`.
     pub fn spawn(&self, name: &str, args: &[&str]) -> Proc {
-        let mut all = self.common_flags();
-        all.extend(args.iter().map(|arg| arg.to_string()));
+        let mut all: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        all.extend(self.common_flags());
         Proc::spawn(name, pinwheel_exe(), &all, &self.logs)
     }
 
-    /// Runs `pinwheel <common flags> <args>` to its end (at most `limit`), returning its output.
+    /// Runs `pinwheel <args> <common flags>` to its end (at most `limit`), returning its output.
     pub fn run(&self, args: &[&str], limit: Duration) -> Output {
-        let mut all = self.common_flags();
-        all.extend(args.iter().map(|arg| arg.to_string()));
+        let mut all: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        all.extend(self.common_flags());
+        run_bounded(pinwheel_exe(), &all, limit)
+    }
+
+    /// Runs `pinwheel <args>` (no common flags) to its end, at most `limit`.
+    pub fn run_plain(&self, args: &[&str], limit: Duration) -> Output {
+        let all: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
         run_bounded(pinwheel_exe(), &all, limit)
     }
 
@@ -190,33 +208,13 @@ pub fn processes_with_arg(needle: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Live `pinwheel` processes of the tree whose role (the first argument after the common
-/// flags) is `role`, e.g. "engine", "edge", "journal".
+/// Live `pinwheel` processes of the tree whose role (the first argument) is `role`, e.g.
+/// "engine", "edge", "journal", "up".
 pub fn role_pids(dirs: &TestDirs, role: &str) -> Vec<u32> {
     dirs.processes()
         .into_iter()
-        .filter(|&pid| role_of(&cmdline(pid)).as_deref() == Some(role))
+        .filter(|&pid| cmdline(pid).get(1).map(String::as_str) == Some(role))
         .collect()
-}
-
-/// The subcommand of a pinwheel command line: the first argument that is not a flag or a flag's value.
-fn role_of(args: &[String]) -> Option<String> {
-    let takes_value = [
-        "--run-dir",
-        "--data-dir",
-        "--wait",
-        "--durability",
-        "--config",
-    ];
-    let mut rest = args.iter().skip(1);
-    while let Some(arg) = rest.next() {
-        if takes_value.contains(&arg.as_str()) {
-            rest.next();
-        } else if !arg.starts_with("--") {
-            return Some(arg.clone());
-        }
-    }
-    None
 }
 
 /// Runs a program to its end with a time bound; kills it (and its group) when over.
@@ -292,7 +290,7 @@ impl Proc {
                 .open(path)
                 .unwrap()
         };
-        // A marker, so a restarted process's log can be told from the previous one's.
+        // Each start gets a fresh log (restarted processes take new names).
         std::fs::write(&stderr_path, b"").unwrap();
         let child = Command::new(program)
             .args(args)
@@ -439,7 +437,7 @@ pub fn output_field(stdout: &[u8], key: &str) -> Option<String> {
 /// `journal verify DIR` passes; returns the state hash and the last sequence.
 pub fn offline_hash_checks(dirs: &TestDirs) -> (String, u64) {
     let data = dirs.data_dir.display().to_string();
-    let verify = dirs.run(&["journal", "verify", &data], Duration::from_secs(60));
+    let verify = dirs.run_plain(&["journal", "verify", &data], Duration::from_secs(60));
     assert!(
         verify.status.success(),
         "journal verify failed: {}\n{}",
@@ -542,10 +540,15 @@ impl Reply {
 }
 
 impl Api {
-    /// A client of the edge on `port`.
+    /// A client of the edge on `port`; a request without an answer in 10 s fails.
     pub fn new(port: u16) -> Api {
+        Api::with_timeout(port, Duration::from_secs(10))
+    }
+
+    /// A client whose requests fail after `timeout` without an answer.
+    pub fn with_timeout(port: u16, timeout: Duration) -> Api {
         let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
