@@ -219,10 +219,12 @@ struct Follower {
 }
 
 impl Follower {
-    fn start(data_dir: &Path, snapshot_every: u64) -> Self {
+    /// Follows `dir/data`, applying what the durable cursor in `dir/run` covers.
+    fn start(dir: &Path, snapshot_every: u64) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let config = FollowConfig {
-            data_dir: data_dir.to_path_buf(),
+            data_dir: dir.join("data"),
+            run_dir: dir.join("run"),
             snapshot_every,
             retention: Retention::Keep,
             idle_sleep: Duration::from_millis(1),
@@ -265,7 +267,7 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
     let data_dir = dir.join("data");
     let commands = workload(0xbeef, 3_000);
     let mut writer = open_writer(&dir);
-    let follower = Follower::start(&data_dir, 200);
+    let follower = Follower::start(&dir, 200);
     let mut live = fresh_engine();
     for batch in commands.chunks(100) {
         for command in batch {
