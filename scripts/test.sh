@@ -27,6 +27,18 @@ step "cargo test (unit, integration, multi-process, QuestDB)"
 # Two cores: the heavy multi-process tests bound their own threads; keep the harness at 2.
 cargo test --workspace -- --test-threads=2
 
+step "loom: the ring's cursor protocols under every interleaving loom explores"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p pinwheel-ring --lib --release loom_model
+
+step "miri: the ring's record access and cursor code"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
+   || rustup toolchain install nightly --profile minimal --component miri,rust-src; then
+  rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1 || true
+  cargo +nightly miri test -p pinwheel-ring --lib
+else
+  echo "!!! WARNING: the nightly toolchain with miri could not be installed here; miri was NOT run !!!"
+fi
+
 step "browser test (headless Chromium)"
 (cd web && npm ci --no-audit --no-fund && PINWHEEL_BIN="$root/target/debug/pinwheel" node --test tests/)
 

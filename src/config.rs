@@ -33,6 +33,10 @@ pub struct Config {
     pub journal: JournalSection,
     /// Core pinning.
     pub pinning: Pinning,
+    /// Gateway settings (`[edge]`); directories, wait, durability and markets come from the top level.
+    pub edge: pinwheel_edge::EdgeConfig,
+    /// Feed settings (`[feed]`); directories, wait and markets come from the top level.
+    pub feed: pinwheel_feed::FeedConfig,
     /// `pinwheel up` settings.
     pub up: UpSection,
 }
@@ -49,6 +53,8 @@ impl Default for Config {
             engine: EngineConfig::default(),
             journal: JournalSection::default(),
             pinning: Pinning::default(),
+            edge: pinwheel_edge::EdgeConfig::default(),
+            feed: pinwheel_feed::FeedConfig::default(),
             up: UpSection::default(),
         }
     }

@@ -30,13 +30,21 @@ enum Role {
         #[arg(long)]
         core: Option<usize>,
     },
-    /// HTTP + WebSocket gateway.
+    /// Run an HTTP + WebSocket edge (several may run at once on one engine).
     Edge {
         #[command(flatten)]
         common: CommonArgs,
-        /// Port to listen on.
+        /// Port to listen on (overrides [edge] port).
         #[arg(long)]
         port: Option<u16>,
+    },
+    /// Run the feed: ship every trade to QuestDB, exactly once.
+    Feed {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// QuestDB HTTP address, e.g. http://127.0.0.1:9000 (overrides `questdb`).
+        #[arg(long)]
+        questdb: Option<String>,
     },
     /// Start engine, edges, feed and snapshot follower; supervise them.
     Up(up::UpArgs),
@@ -45,6 +53,15 @@ enum Role {
         #[command(subcommand)]
         command: journal_cmd::JournalCommand,
     },
+    /// Replay a LOBSTER (NASDAQ) file through the engine's book and check it against NASDAQ's.
+    LobsterCheck(pinwheel_benches::lobster::LobsterArgs),
+    /// Inspect the host, plan core pinning, measure jitter.
+    Tune {
+        #[command(subcommand)]
+        command: pinwheel_tuning::TuneCommand,
+    },
+    /// Market maker over the public REST + WebSocket API.
+    Mm(pinwheel_benches::mm::Args),
     /// Benchmarks; each prints a table, then one JSON line.
     Bench {
         #[command(subcommand)]
@@ -56,6 +73,12 @@ enum Role {
 enum Bench {
     /// Cross-process ring round trip vs bare ping-pong and crossbeam, and one-way throughput.
     Ring(pinwheel_benches::ring::Args),
+    /// The engine's matching on exchange-core's workload, against orderbook-rs.
+    Engine(pinwheel_benches::engine::Args),
+    /// Trades into QuestDB against the bare questdb-rs client, and the lag to visibility.
+    Feed(pinwheel_benches::feed::Args),
+    /// Every benchmark, with a Markdown report and plots.
+    All(pinwheel_benches::report::AllArgs),
     /// The engine stand-in process of `bench ring` (started by it).
     #[command(hide = true)]
     RingEcho(pinwheel_benches::ring::EchoArgs),
@@ -83,7 +106,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Role::Engine { common, core } => run_engine(&common, core),
         Role::Edge { common, port } => run_edge(&common, port),
+        Role::Feed { common, questdb } => run_feed(&common, questdb),
         Role::Up(args) => up::run(&args),
+        Role::LobsterCheck(args) => run_lobster(&args),
+        Role::Tune { command } => pinwheel_tuning::run(&command),
+        Role::Mm(args) => pinwheel_benches::mm::run(&args),
         Role::Journal { command } => journal_cmd::run(&command),
         Role::Bench { command } => run_bench(&command),
     }
@@ -111,24 +138,45 @@ fn run_engine(common: &CommonArgs, core: Option<usize>) -> anyhow::Result<()> {
 
 fn run_edge(common: &CommonArgs, port: Option<u16>) -> anyhow::Result<()> {
     let config = Config::load(common)?;
-    let hot = config.hot_loop()?;
-    let mut edge = pinwheel_edge::EdgeConfig {
-        run_dir: hot.run_dir.clone(),
-        data_dir: config.data_dir.clone(),
-        wait: hot.wait,
-        durability: config.durability.clone(),
-        engine: config.engine.clone(),
-        ..Default::default()
-    };
+    let mut edge = config.edge.clone();
     if let Some(port) = port {
         edge.port = port;
     }
+    edge.run_dir = config.run_dir();
+    edge.data_dir = config.data_dir.clone();
+    edge.wait = config.wait_strategy()?;
+    edge.durability = config.durability.clone();
+    edge.questdb = config.questdb.clone();
+    edge.engine = config.engine.clone();
     pinwheel_edge::run(edge)
+}
+
+fn run_feed(common: &CommonArgs, questdb: Option<String>) -> anyhow::Result<()> {
+    let config = Config::load(common)?;
+    let mut feed = config.feed.clone();
+    feed.questdb = questdb.or_else(|| config.questdb.clone());
+    feed.run_dir = config.run_dir();
+    feed.data_dir = config.data_dir.clone();
+    feed.wait = config.wait.clone();
+    feed.engine = config.engine.clone();
+    pinwheel_feed::run(feed)
+}
+
+fn run_lobster(args: &pinwheel_benches::lobster::LobsterArgs) -> anyhow::Result<()> {
+    let summary = pinwheel_benches::lobster::run_lobster(args)?;
+    anyhow::ensure!(
+        summary.all_matched(),
+        "the engine's book differs from NASDAQ's (see the summary above)"
+    );
+    Ok(())
 }
 
 fn run_bench(command: &Bench) -> anyhow::Result<()> {
     let figures = match command {
         Bench::Ring(args) => pinwheel_benches::ring::run(args)?,
+        Bench::Engine(args) => pinwheel_benches::engine::run(args)?,
+        Bench::Feed(args) => pinwheel_benches::feed::run(args)?,
+        Bench::All(args) => pinwheel_benches::report::run_all(args)?,
         Bench::RingEcho(args) => return pinwheel_benches::ring::run_echo(args),
     };
     // The last line of every benchmark is one JSON object, for scripts.

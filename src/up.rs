@@ -179,6 +179,13 @@ fn helper_processes(shared: &[String], config: &Config) -> Vec<Supervised> {
             with(&["edge".into(), "--port".into(), port]),
         ));
     }
+    if let Some(url) = &config.questdb {
+        // Without QuestDB the edges keep the embedded candle store; no feed process is needed.
+        children.push(Supervised::new(
+            "feed",
+            with(&["feed".into(), "--questdb".into(), url.clone()]),
+        ));
+    }
     let journal = config.data_dir.display().to_string();
     let every = config.journal.snapshot_every.to_string();
     let follower = [

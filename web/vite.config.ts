@@ -5,7 +5,7 @@ import { defineConfig } from 'vite';
 const edge = process.env.PINWHEEL_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
-  base: './',
+  base: '/',
   build: {
     outDir: '../edge/static',
     emptyOutDir: true,

@@ -172,6 +172,9 @@ impl Stage {
             record_size: RECORD_SIZE,
             heartbeat_timeout: Duration::from_secs(2),
         };
+        // The durable cursor exists before the output ring, so a reader that finds the ring
+        // also finds the cursor that tells it what it may release.
+        let durable = DurableCursor::create(&config.run_dir)?;
         let hub = InputHub::open_or_create(&config.run_dir, input)?;
         let output = BroadcastWriter::open_or_create(
             &output_path(&config.run_dir),
@@ -183,11 +186,7 @@ impl Stage {
         let requests =
             RequestFilter::from_journal_tail(&journal_config.dir, report.last_sequence, config)?;
         let next_sequence = report.last_sequence + 1;
-        let journal = JournalWriter::open(
-            &journal_config,
-            DurableCursor::create(&config.run_dir)?,
-            next_sequence,
-        )?;
+        let journal = JournalWriter::open(&journal_config, durable, next_sequence)?;
         let stamper = Stamper {
             next_sequence,
             last_timestamp_ns: 0,

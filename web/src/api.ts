@@ -2,7 +2,7 @@
 
 import { explain } from './rejectReasons';
 
-const BASE = 'api/v1';
+const BASE = '/api/v1';
 const TOKEN_KEY = 'pinwheel.token';
 const USER_KEY = 'pinwheel.user';
 const REQUEST_TIMEOUT_MS = 10_000;

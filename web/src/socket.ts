@@ -135,7 +135,7 @@ function isPrivate(stream: string): boolean {
 
 /** ws:// or wss:// URL of /ws next to the page. */
 export function socketUrl(): string {
-  const url = new URL('ws', window.location.href);
+  const url = new URL('/ws', window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.toString();
 }

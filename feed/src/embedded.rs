@@ -1,0 +1,257 @@
+//! The embedded candle store: klines and tickers computed in-process from trades, for
+//! when no QuestDB is configured. Edges own one, feed it every `Trade` event they read
+//! (after rebuilding it from the journal at start) and answer from it.
+//!
+//! Per market it keeps one bucket per minute (every interval is a whole number of minutes
+//! on the same calendar grid, so larger klines are folds of minutes) and, for the rolling
+//! ticker, one bucket per second for the last [`SECONDS_RETAINED`] seconds.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::RwLock;
+
+use pinwheel_engine::config::MarketTable;
+
+use crate::candle::{ticker_from, ticker_window, Bucket, Kline, KlineRange, Ticker};
+use crate::error::{check_symbol, FeedError, Result};
+use crate::interval::Interval;
+use crate::trade_row::TradeRow;
+
+/// How many seconds of per-second buckets a market keeps behind its newest trade
+/// (a day and an hour: a ticker asked up to an hour after the newest trade is exact).
+pub const SECONDS_RETAINED: i64 = 25 * 3600;
+
+const MINUTE_MS: i64 = 60_000;
+
+#[derive(Debug, Default)]
+struct MarketSeries {
+    minutes: BTreeMap<i64, Bucket>,
+    seconds: VecDeque<(i64, Bucket)>,
+    /// Close of the newest second bucket dropped from `seconds`, and that second.
+    dropped: Option<(i64, i64)>,
+    last_trade_id: u64,
+}
+
+impl MarketSeries {
+    fn add(&mut self, trade: &TradeRow) {
+        let time_ms = trade.timestamp_ms();
+        let minute = time_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+        let second = time_ms.div_euclid(1000) * 1000;
+        self.minutes
+            .entry(minute)
+            .or_default()
+            .add(trade.price, trade.quantity, trade.trade_id);
+        match self.seconds.back_mut() {
+            Some((last, bucket)) if *last == second => {
+                bucket.add(trade.price, trade.quantity, trade.trade_id)
+            }
+            _ => {
+                let mut bucket = Bucket::default();
+                bucket.add(trade.price, trade.quantity, trade.trade_id);
+                self.seconds.push_back((second, bucket));
+            }
+        }
+        self.last_trade_id = trade.trade_id;
+        while let Some(&(oldest, bucket)) = self.seconds.front() {
+            if oldest >= second - SECONDS_RETAINED * 1000 {
+                break;
+            }
+            self.dropped = Some((oldest, bucket.close));
+            self.seconds.pop_front();
+        }
+    }
+
+    fn klines(&self, range: &KlineRange) -> Vec<Kline> {
+        let interval = range.interval;
+        let mut rows: Vec<Kline> = Vec::new();
+        let mut current: Option<(i64, Bucket)> = None;
+        for (&minute, bucket) in self
+            .minutes
+            .range(range.first_open_ms..range.end_exclusive_ms())
+        {
+            let open = interval.align(minute);
+            match &mut current {
+                Some((start, sum)) if *start == open => sum.merge(bucket),
+                _ => {
+                    if let Some((start, sum)) = current.take() {
+                        rows.push(sum.kline(start, interval));
+                    }
+                    current = Some((open, *bucket));
+                }
+            }
+        }
+        if let Some((start, sum)) = current {
+            rows.push(sum.kline(start, interval));
+        }
+        let carry = self
+            .minutes
+            .range(..range.first_open_ms)
+            .next_back()
+            .map(|(_, bucket)| bucket.close);
+        range.densify(&rows, carry)
+    }
+
+    fn ticker(&self, now_ms: i64) -> Result<Ticker> {
+        let window = ticker_window(now_ms);
+        if let Some((dropped_second, _)) = self.dropped {
+            if dropped_second >= window.0 {
+                return Err(FeedError::NotRetained(format!(
+                    "the ticker at {now_ms} needs trades older than the {SECONDS_RETAINED} s kept"
+                )));
+            }
+        }
+        let mut sum = Bucket::default();
+        let mut carry = self.dropped.map(|(_, close)| close);
+        for (second, bucket) in &self.seconds {
+            if *second < window.0 {
+                carry = Some(bucket.close);
+            } else if *second < window.1 {
+                sum.merge(bucket);
+            }
+        }
+        Ok(ticker_from(window, &sum, carry))
+    }
+}
+
+/// Klines and tickers for every market, from the trades applied to it.
+#[derive(Debug)]
+pub struct EmbeddedStore {
+    symbols: Vec<String>,
+    markets: RwLock<HashMap<String, MarketSeries>>,
+}
+
+impl EmbeddedStore {
+    /// A store for markets named by id: `symbols[market_id]`.
+    pub fn new(symbols: Vec<String>) -> Self {
+        Self {
+            symbols,
+            markets: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// A store for the configured markets.
+    pub fn for_markets(table: &MarketTable) -> Self {
+        Self::new(table.markets.iter().map(|m| m.symbol.clone()).collect())
+    }
+
+    /// Adds a trade. A trade whose id is not above the market's last one (a journal replay
+    /// overlapping the live ring) is ignored, so applying twice changes nothing.
+    /// Returns false for a market id the store does not know.
+    pub fn apply(&self, trade: &TradeRow) -> bool {
+        let Some(symbol) = self.symbols.get(trade.market as usize) else {
+            return false;
+        };
+        let mut markets = self.markets.write().unwrap_or_else(|e| e.into_inner());
+        let series = markets.entry(symbol.clone()).or_default();
+        if trade.trade_id > series.last_trade_id {
+            series.add(trade);
+        }
+        true
+    }
+
+    /// Rebuilds the store from the journal in `<data_dir>/journal` (replayed through a fresh
+    /// engine with the engine's configuration). Attach to the output ring first, then call
+    /// this, then apply the ring's trades: the overlap is ignored by trade id. Returns the
+    /// number of trades applied.
+    pub fn rebuild_from_journal(
+        &self,
+        data_dir: &std::path::Path,
+        config: &pinwheel_engine::config::EngineConfig,
+    ) -> anyhow::Result<u64> {
+        let table = MarketTable::resolve(config)
+            .map_err(|e| anyhow::anyhow!("market configuration: {e}"))?;
+        let mut replay =
+            crate::catch_up::JournalCatchUp::new(data_dir, table, config.capacity.clone());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        replay.run(0, 0, u64::MAX, None, &stop, |trade| {
+            self.apply(trade);
+            Ok(())
+        })
+    }
+
+    /// Klines of `market`; same contract as the QuestDB back-end.
+    pub fn klines(
+        &self,
+        market: &str,
+        interval: Interval,
+        start_ms: Option<i64>,
+        end_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Kline>> {
+        check_symbol(market)?;
+        let range = KlineRange::new(interval, start_ms, end_ms, limit)?;
+        let markets = self.markets.read().unwrap_or_else(|e| e.into_inner());
+        Ok(markets
+            .get(market)
+            .map(|series| series.klines(&range))
+            .unwrap_or_default())
+    }
+
+    /// The 24h ticker of `market` at `now_ms`; same contract as the QuestDB back-end.
+    pub fn ticker_24h(&self, market: &str, now_ms: i64) -> Result<Ticker> {
+        check_symbol(market)?;
+        let markets = self.markets.read().unwrap_or_else(|e| e.into_inner());
+        match markets.get(market) {
+            Some(series) => series.ticker(now_ms),
+            None => Ok(ticker_from(ticker_window(now_ms), &Bucket::default(), None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pinwheel_engine::message::Side;
+
+    fn trade(id: u64, time_ms: i64, price: i64) -> TradeRow {
+        TradeRow {
+            market: 0,
+            taker_side: Side::Buy,
+            trade_id: id,
+            sequence: id,
+            timestamp_ns: time_ms * 1_000_000,
+            price,
+            quantity: 1,
+            maker_order_id: 1,
+            taker_order_id: 2,
+        }
+    }
+
+    #[test]
+    fn replayed_trades_are_not_counted_twice() {
+        let store = EmbeddedStore::new(vec!["BTC-USD".into()]);
+        for _ in 0..2 {
+            assert!(store.apply(&trade(1, 1_000, 10)));
+            assert!(store.apply(&trade(2, 61_000, 12)));
+        }
+        assert!(!store.apply(&TradeRow {
+            market: 9,
+            ..trade(3, 1, 1)
+        }));
+        let klines = store
+            .klines("BTC-USD", Interval::M5, Some(0), 61_000, 10)
+            .unwrap();
+        assert_eq!(klines.len(), 1);
+        assert_eq!(
+            (klines[0].open, klines[0].close, klines[0].trades),
+            (10, 12, 2)
+        );
+        let ticker = store.ticker_24h("BTC-USD", 61_000).unwrap();
+        assert_eq!(
+            (ticker.trades, ticker.first_trade_id, ticker.last_trade_id),
+            (2, 1, 2)
+        );
+    }
+
+    #[test]
+    fn ticker_older_than_the_retained_seconds_is_refused() {
+        let store = EmbeddedStore::new(vec!["BTC-USD".into()]);
+        store.apply(&trade(1, 0, 10));
+        store.apply(&trade(2, SECONDS_RETAINED * 1000 + 5_000, 11));
+        let error = store.ticker_24h("BTC-USD", 1_000).unwrap_err();
+        assert_eq!(error.code(), "CANDLES_NOT_RETAINED");
+        let late = store
+            .ticker_24h("BTC-USD", SECONDS_RETAINED * 1000 + 5_000)
+            .unwrap();
+        assert_eq!((late.trades, late.last), (1, 11));
+    }
+}

@@ -1,0 +1,346 @@
+//! The market maker against a real `pinwheel up`: after a few seconds every market has at
+//! least N levels on both sides; it survives an edge restart (reconnects, re-syncs, keeps
+//! quoting); its inventory stays within its bound while a taker sells into its bids; and
+//! on SIGTERM it cancels its orders and exits.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pinwheel");
+const LEVELS: usize = 3;
+const MM_USER: &str = "mm-test";
+const PASSWORD: &str = "mm-test-password";
+/// The mm's deposit of the base asset whose inventory the test watches.
+const MM_BTC: f64 = 100.0;
+/// BTC-USD: the default level size is 10 x min quantity (0.0001) = 0.001 BTC, and the
+/// default bound is 4 x levels x size.
+const MM_BTC_BOUND: f64 = 4.0 * LEVELS as f64 * 0.001;
+
+/// A scratch directory, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("pinwheel-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process in its own group: SIGTERM on drop, SIGKILL if it lingers.
+struct Running(Child);
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        let child = Command::new(BIN)
+            .args(args)
+            .env("PINWHEEL_LOG", "warn")
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start pinwheel {args:?}: {e}"));
+        Self(child)
+    }
+
+    fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    fn alive(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+
+    /// SIGTERM, then waits up to `limit` for the exit status.
+    fn stop(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill(2) with plain integers, on the process group this test created.
+        unsafe { libc::kill(-self.pid(), libc::SIGTERM) };
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.stop(Duration::from_secs(10)).is_none() {
+            // SAFETY: as above; the group did not stop in time.
+            unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
+
+struct Edge {
+    base: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Edge {
+    fn get(&self, path: &str, token: Option<&str>) -> Option<Value> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().ok()?;
+        response
+            .status()
+            .is_success()
+            .then(|| response.json().ok())
+            .flatten()
+    }
+
+    fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().expect("edge answers");
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    fn sign_in(&self, user: &str) -> String {
+        let body = json!({"username": user, "password": PASSWORD});
+        let (status, answer) = self.post("/api/v1/signup", None, body.clone());
+        let answer = if status == 201 {
+            answer
+        } else {
+            self.post("/api/v1/signin", None, body).1
+        };
+        answer["token"].as_str().expect("a token").to_string()
+    }
+
+    fn levels(&self, symbol: &str) -> (usize, usize) {
+        let depth = self.get(&format!("/api/v1/depth?symbol={symbol}&limit=50"), None);
+        let count = |side: &str| {
+            depth
+                .as_ref()
+                .and_then(|d| d[side].as_array().map(Vec::len))
+                .unwrap_or(0)
+        };
+        (count("bids"), count("asks"))
+    }
+
+    fn btc_total(&self, token: &str) -> f64 {
+        let balances = self.get("/api/v1/balances", Some(token)).expect("balances");
+        let btc = balances
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == "BTC");
+        let amount = |field: &str| -> f64 {
+            btc.map_or(0.0, |b| b[field].as_str().unwrap_or("0").parse().unwrap())
+        };
+        amount("available") + amount("locked")
+    }
+
+    fn open_order_ids(&self, token: &str) -> Vec<u64> {
+        let orders = self
+            .get("/api/v1/order/open", Some(token))
+            .unwrap_or(json!([]));
+        orders
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["orderId"].as_u64())
+            .collect()
+    }
+}
+
+/// The pid of `up`'s edge child, from /proc.
+fn edge_pid(up: i32) -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields after the ")" that ends the command name: state, ppid, ...
+            let ppid: i32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let is_edge = cmdline.split(|b| *b == 0).any(|arg| arg == b"edge");
+            (ppid == up && is_edge).then_some(pid)
+        })
+}
+
+#[test]
+fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventory() {
+    let scratch = Scratch::new("mm");
+    let port = free_port();
+    let data = scratch.0.join("data");
+    let run = scratch.0.join("run");
+    let mut up = Running::start(&[
+        "up",
+        "--port",
+        &port.to_string(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--wait",
+        "backoff",
+    ]);
+    let edge = Edge {
+        base: format!("http://127.0.0.1:{port}"),
+        http: client(),
+    };
+    wait_until(Duration::from_secs(60), "the edge to answer", || {
+        edge.get("/healthz", None).is_some() || edge.get("/api/v1/markets", None).is_some()
+    });
+    let markets: Vec<String> = edge
+        .get("/api/v1/markets", None)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["symbol"].as_str().unwrap().to_string())
+        .collect();
+    assert!(markets.contains(&"BTC-USD".to_string()), "{markets:?}");
+
+    let mut mm = Running::start(&[
+        "mm",
+        "--url",
+        &edge.base,
+        "--levels",
+        &LEVELS.to_string(),
+        "--spread-bps",
+        "20",
+        "--rate",
+        "5",
+        "--seed",
+        "42",
+        "--username",
+        MM_USER,
+        "--password",
+        PASSWORD,
+        "--deposit",
+        "USD=100000000,BTC=100,ETH=10000,SOL=1000000",
+    ]);
+    let all_quoted = |edge: &Edge| {
+        markets.iter().all(|m| {
+            let (bids, asks) = edge.levels(m);
+            bids >= LEVELS && asks >= LEVELS
+        })
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "N levels on both sides of every market",
+        || all_quoted(&edge),
+    );
+    let mm_token = edge.sign_in(MM_USER);
+    let before_restart = edge
+        .open_order_ids(&mm_token)
+        .into_iter()
+        .max()
+        .expect("the mm has open orders");
+
+    // Edge restart: kill the edge; `up` starts a new one on the same port.
+    let pid = edge_pid(up.pid()).expect("up runs an edge child");
+    // SAFETY: kill(2) on the edge process found above, a child of the `up` this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_until(Duration::from_secs(30), "up to restart the edge", || {
+        edge_pid(up.pid()).is_some_and(|new| new != pid)
+            && edge.get("/api/v1/markets", None).is_some()
+    });
+    wait_until(
+        Duration::from_secs(30),
+        "the mm to quote again after the restart",
+        || {
+            let newest = edge
+                .open_order_ids(&mm_token)
+                .into_iter()
+                .max()
+                .unwrap_or(0);
+            newest > before_restart && all_quoted(&edge)
+        },
+    );
+    assert!(mm.alive(), "the market maker died with the edge");
+
+    // A taker sells into the mm's BTC bids until it has sold far more than the bound.
+    let taker = edge.sign_in("taker");
+    let (status, _) = edge.post(
+        "/api/v1/on-ramp",
+        Some(&taker),
+        json!({"asset": "BTC", "amount": "10"}),
+    );
+    assert!(status < 300, "deposit failed: {status}");
+    let mut max_position = 0.0_f64;
+    for _ in 0..40 {
+        let order =
+            json!({"market": "BTC-USD", "side": "sell", "type": "market", "quantity": "0.002"});
+        edge.post("/api/v1/order", Some(&taker), order);
+        std::thread::sleep(Duration::from_millis(150));
+        let position = edge.btc_total(&mm_token) - MM_BTC;
+        max_position = max_position.max(position);
+        assert!(
+            position <= MM_BTC_BOUND + 1e-9,
+            "mm holds {position} BTC, bound {MM_BTC_BOUND}"
+        );
+    }
+    assert!(max_position > 0.0, "the taker never traded with the mm");
+    assert!(mm.alive());
+
+    // SIGTERM: the mm cancels its orders and exits cleanly.
+    let status = mm
+        .stop(Duration::from_secs(15))
+        .expect("mm stops within 15 s of SIGTERM");
+    assert!(status.success(), "mm exited with {status}");
+    assert_eq!(
+        edge.open_order_ids(&mm_token),
+        Vec::<u64>::new(),
+        "orders left after exit"
+    );
+    up.stop(Duration::from_secs(20));
+}
