@@ -82,6 +82,8 @@ enum Bench {
     /// The engine stand-in process of `bench ring` (started by it).
     #[command(hide = true)]
     RingEcho(pinwheel_benches::ring::EchoArgs),
+    /// HTTP order round trips (open loop) vs the bare-axum floor, saturation, engine -> WebSocket.
+    E2e(pinwheel_benches::e2e::Args),
 }
 
 fn main() {
@@ -178,6 +180,7 @@ fn run_bench(command: &Bench) -> anyhow::Result<()> {
         Bench::Feed(args) => pinwheel_benches::feed::run(args)?,
         Bench::All(args) => pinwheel_benches::report::run_all(args)?,
         Bench::RingEcho(args) => return pinwheel_benches::ring::run_echo(args),
+        Bench::E2e(args) => pinwheel_benches::e2e::run(args)?,
     };
     // The last line of every benchmark is one JSON object, for scripts.
     println!("{}", serde_json::to_string(&figures)?);

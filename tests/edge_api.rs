@@ -739,6 +739,16 @@ async fn websocket_streams_public_and_private() {
         (trade["price"].as_str(), trade["quantity"].as_str()),
         (Some("30000"), Some("0.1"))
     );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let time = trade["time"].as_u64().unwrap();
+    assert!(
+        time <= now_ms && now_ms - time < 60_000,
+        "trade time {time} is the engine ms timestamp"
+    );
+    assert_eq!(trade["timeNs"].as_u64().unwrap() / 1_000_000, time);
     let ticker = public.next_of("ticker@BTC-USD").await;
     assert_eq!(ticker["lastPrice"], "30000");
     let kline = public.next_of("kline@BTC-USD:1m").await;

@@ -2,6 +2,7 @@
 //! `pinwheel lobster-check`, and the market maker.
 
 pub mod alloc_count;
+pub mod e2e;
 pub mod engine;
 pub mod feed;
 pub mod lobster;

@@ -85,6 +85,8 @@ enum Pending {
 pub struct EngineLink {
     input: Mutex<Box<dyn InputSink>>,
     edge_id: AtomicU16,
+    /// Edge ids this link held before re-attaching (answers to requests sent then still count).
+    past_edge_ids: Mutex<Vec<u16>>,
     next_request: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
     timeout: Duration,
@@ -116,7 +118,10 @@ impl EngineLink {
         Arc::new(Self {
             edge_id: AtomicU16::new(input.edge_id()),
             input: Mutex::new(input),
-            next_request: AtomicU64::new(1),
+            // A random start keeps request ids of this link apart from any other edge's, so an
+            // answer addressed to an edge id this link held before a re-attach still finds it.
+            next_request: AtomicU64::new(random_request_base()),
+            past_edge_ids: Mutex::new(Vec::new()),
             pending: Mutex::new(HashMap::new()),
             timeout,
             stop: AtomicBool::new(false),
@@ -208,7 +213,14 @@ impl EngineLink {
         if input.ensure_attached() {
             input.heartbeat();
         }
-        self.edge_id.store(input.edge_id(), Ordering::Relaxed);
+        let current = input.edge_id();
+        let previous = self.edge_id.swap(current, Ordering::Relaxed);
+        if previous != current {
+            self.past_edge_ids
+                .lock()
+                .expect("edge ids lock")
+                .push(previous);
+        }
     }
 
     /// Whether the engine is alive (for `/healthz`).
@@ -238,9 +250,14 @@ impl EngineLink {
     fn deliver(&self, event: Event) {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         self.market_data.apply_public(&event, self);
-        if event.head.edge_id == self.edge_id() {
+        if event.head.edge_id == self.edge_id() || self.was_edge(event.head.edge_id) {
             self.complete(event);
         }
+    }
+
+    fn was_edge(&self, edge_id: u16) -> bool {
+        let past = self.past_edge_ids.lock().expect("edge ids lock");
+        !past.is_empty() && past.contains(&edge_id)
     }
 
     /// Publishes one command's events, with each private event's owner resolved.
@@ -390,4 +407,10 @@ impl Reader {
         }
         released
     }
+}
+
+/// A random request id base in the lower half of the range (never wraps in practice).
+fn random_request_base() -> u64 {
+    use rand::RngCore;
+    (rand::rngs::OsRng.next_u64() >> 2).max(1)
 }

@@ -24,12 +24,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs an edge until SIGTERM or SIGINT, then exits cleanly.
 pub fn run(config: EdgeConfig) -> anyhow::Result<()> {
+    run_until(config, stop_signal())
+}
+
+/// Runs an edge until `stop` completes (benchmarks and tests embed an edge this way).
+pub fn run_until(
+    config: EdgeConfig,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("edge-http")
         .build()
         .context("building the tokio runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, stop))
 }
 
 fn secret(config: &EdgeConfig) -> anyhow::Result<Vec<u8>> {
@@ -100,12 +108,28 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
     Ok((state, reader))
 }
 
+/// Beats the edge's heartbeat from a plain thread, so a busy tokio runtime can never make the
+/// engine reclaim this edge's ring.
+fn heartbeat_thread(
+    state: Shared,
+    beating: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("edge-heartbeat".into())
+        .spawn(move || {
+            while beating.load(std::sync::atomic::Ordering::Acquire) {
+                state.link.heartbeat();
+                std::thread::sleep(MAINTENANCE_PERIOD);
+            }
+        })
+        .expect("spawn heartbeat thread")
+}
+
 async fn maintain(state: Shared) {
     let mut ticker = tokio::time::interval(MAINTENANCE_PERIOD);
     let mut rounds = 0u64;
     loop {
         ticker.tick().await;
-        state.link.heartbeat();
         rounds += 1;
         // Every second: books that are out of step (start, gap, lap) are asked for again.
         if rounds % 4 == 1 && state.link.engine_alive() {
@@ -127,7 +151,10 @@ async fn stop_signal() {
     }
 }
 
-async fn serve(config: EdgeConfig) -> anyhow::Result<()> {
+async fn serve(
+    config: EdgeConfig,
+    stop_requested: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let address = SocketAddr::new(config.bind, config.port);
     let (state, reader) = tokio::task::block_in_place(|| build_state(config))?;
     let listener = tokio::net::TcpListener::bind(address)
@@ -135,6 +162,8 @@ async fn serve(config: EdgeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("binding {address}"))?;
     tracing::info!(%address, edge_id = state.link.edge_id(), "edge listening");
     let maintenance = tokio::spawn(maintain(state.clone()));
+    let beating = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let heart = heartbeat_thread(state.clone(), beating.clone());
     let app = crate::server::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (stopped, stop) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -142,13 +171,15 @@ async fn serve(config: EdgeConfig) -> anyhow::Result<()> {
         let _ = stop.wait_for(|s| *s).await;
     });
     let server = tokio::spawn(async move { server.await });
-    stop_signal().await;
-    tracing::info!("stop signal: draining");
+    stop_requested.await;
+    tracing::info!("stop requested: draining");
     let _ = stopped.send(true);
     if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
     }
     maintenance.abort();
+    beating.store(false, std::sync::atomic::Ordering::Release);
+    let _ = tokio::task::block_in_place(|| heart.join());
     state.link.stop();
     tokio::task::block_in_place(|| reader.join())
         .map_err(|_| anyhow::anyhow!("output reader thread panicked"))?;

@@ -329,6 +329,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn per_address_rate_limit_applies_before_anything_else() {
+        let config = EdgeConfig {
+            rate_limit_per_ip: 1,
+            ..EdgeConfig::default()
+        };
+        let (state, _) = recording(true, false, config);
+        let mut statuses = Vec::new();
+        for port in [1000, 1001, 1002] {
+            let address: std::net::SocketAddr = ([10, 0, 0, 1], port).into();
+            let mut request = HttpRequest::get("/api/v1/markets")
+                .body(Body::empty())
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(address));
+            let response = app(state.clone()).oneshot(request).await.unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(
+            statuses,
+            vec![200, 200, 429],
+            "burst of 2 per address, then limited"
+        );
+        let mut other = HttpRequest::get("/api/v1/markets")
+            .body(Body::empty())
+            .unwrap();
+        let address: std::net::SocketAddr = ([10, 0, 0, 2], 1000).into();
+        other
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(address));
+        assert_eq!(
+            app(state).oneshot(other).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
     async fn per_user_rate_limit_answers_429_with_retry_after() {
         let config = EdgeConfig {
             rate_limit_per_user: 1,

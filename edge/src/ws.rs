@@ -24,6 +24,9 @@ use crate::state::{AppState, Shared};
 use crate::translate::{fill_json, order_json};
 use crate::units::{price_text, quantity_text};
 
+/// How long a client's full queue may stay full before the client is closed as too slow.
+const SLOW_CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Close code for a client that cannot keep up (1008: policy violation).
 const CLOSE_SLOW: u16 = 1008;
 
@@ -142,7 +145,7 @@ async fn serve(state: Shared, socket: WebSocket) {
                 Some(Ok(_)) => {}
             },
             event = events.recv() => match event {
-                Ok(published) => if session.on_event(&published).is_err() { break End::Slow; },
+                Ok(published) => if session.on_event(&published).await.is_err() { break End::Slow; },
                 Err(broadcast::error::RecvError::Lagged(_)) => break End::Slow,
                 Err(broadcast::error::RecvError::Closed) => break End::Closed,
             },
@@ -187,28 +190,36 @@ async fn write_loop(
 }
 
 impl Session {
-    /// Queues a message; `Err` when the client's queue is full (it is too slow).
-    fn push(&self, value: Value) -> Result<(), ()> {
-        self.out
-            .try_send(Message::Text(value.to_string().into()))
-            .map_err(|_| ())
+    /// Queues a message, waiting (bounded) while the client's queue is full; `Err` when the
+    /// client stayed too slow for the whole grace period. Waiting here slows only this
+    /// client's own task: the fan-out keeps its events in the broadcast buffer meanwhile,
+    /// and a client that falls a whole broadcast buffer behind is closed too.
+    async fn push(&self, value: Value) -> Result<(), ()> {
+        let message = Message::Text(value.to_string().into());
+        match tokio::time::timeout(SLOW_CLIENT_GRACE, self.out.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
     }
 
-    fn reply(&self, id: &Value, result: Result<Value, ApiError>) -> Result<(), ()> {
+    async fn reply(&self, id: &Value, result: Result<Value, ApiError>) -> Result<(), ()> {
         match result {
-            Ok(result) => self.push(json!({ "id": id, "result": result })),
+            Ok(result) => self.push(json!({ "id": id, "result": result })).await,
             Err(e) => {
                 self.push(json!({ "id": id, "error": { "code": e.code, "message": e.message } }))
+                    .await
             }
         }
     }
 
     async fn command(&mut self, text: &str) -> Result<(), ()> {
         let Ok(request) = serde_json::from_str::<Value>(text) else {
-            return self.reply(
-                &Value::Null,
-                Err(ApiError::bad("INVALID_JSON", "message is not JSON")),
-            );
+            return self
+                .reply(
+                    &Value::Null,
+                    Err(ApiError::bad("INVALID_JSON", "message is not JSON")),
+                )
+                .await;
         };
         let id = request.get("id").cloned().unwrap_or(Value::Null);
         let params: Vec<String> = request
@@ -238,9 +249,9 @@ impl Session {
             Ok(_) => self.pending_snapshots(&params).await,
             Err(_) => Vec::new(),
         };
-        self.reply(&id, result)?;
+        self.reply(&id, result).await?;
         for snapshot in snapshots {
-            self.push(snapshot)?;
+            self.push(snapshot).await?;
         }
         Ok(())
     }
@@ -325,13 +336,11 @@ impl Session {
         }
     }
 
-    fn on_event(&mut self, published: &Published) -> Result<(), ()> {
+    async fn on_event(&mut self, published: &Published) -> Result<(), ()> {
         let event = &published.event;
         match EventKind::from_u8(event.head.kind) {
-            Some(EventKind::BookDelta) => self.on_delta(&event.body()),
-            Some(EventKind::Trade) => {
-                self.on_trade(&event.body(), event.head.timestamp_ns / 1_000_000)
-            }
+            Some(EventKind::BookDelta) => self.on_delta(&event.body()).await,
+            Some(EventKind::Trade) => self.on_trade(&event.body(), event.head.timestamp_ns).await,
             Some(EventKind::OrderUpdate)
                 if Some(published.owner) == self.user
                     && event.head.flags & FLAG_QUERY_ANSWER == 0 =>
@@ -341,6 +350,7 @@ impl Session {
                 }
                 let update: OrderUpdate = event.body();
                 self.push(json!({ "stream": "orders", "data": order_json(&self.state, &update) }))
+                    .await
             }
             Some(EventKind::Fill) if Some(published.owner) == self.user => {
                 let fill: Fill = event.body();
@@ -357,12 +367,13 @@ impl Session {
                     Some(event.head.timestamp_ns / 1_000_000),
                 );
                 self.push(json!({ "stream": format!("fills@{}", market.symbol), "data": data }))
+                    .await
             }
             _ => Ok(()),
         }
     }
 
-    fn on_delta(&mut self, delta: &BookDelta) -> Result<(), ()> {
+    async fn on_delta(&mut self, delta: &BookDelta) -> Result<(), ()> {
         let Some(entry) = self.depth_from.iter_mut().find(|(m, _)| *m == delta.market) else {
             return Ok(());
         };
@@ -386,7 +397,8 @@ impl Session {
             let mut data = depth_json(&self.state, market, &snapshot);
             data["type"] = json!("snapshot");
             return self
-                .push(json!({ "stream": format!("depth@{}", market.symbol), "data": data }));
+                .push(json!({ "stream": format!("depth@{}", market.symbol), "data": data }))
+                .await;
         };
         if delta.update_id <= from {
             return Ok(());
@@ -405,9 +417,10 @@ impl Session {
         let data = json!({ "type": "update", "symbol": market.symbol, "sequence": delta.update_id,
                            "prevSequence": delta.update_id - 1, "bids": bids, "asks": asks });
         self.push(json!({ "stream": format!("depth@{}", market.symbol), "data": data }))
+            .await
     }
 
-    fn on_trade(&self, trade: &Trade, time_ms: u64) -> Result<(), ()> {
+    async fn on_trade(&self, trade: &Trade, time_ns: u64) -> Result<(), ()> {
         let Some(market) = self.state.market_by_id(trade.market) else {
             return Ok(());
         };
@@ -418,8 +431,9 @@ impl Session {
             .cloned()
             .collect();
         for stream in streams {
-            let data = self.trade_data(&stream, market, trade, time_ms);
-            self.push(json!({ "stream": stream_name(&self.state, &stream), "data": data }))?;
+            let data = self.trade_data(&stream, market, trade, time_ns);
+            self.push(json!({ "stream": stream_name(&self.state, &stream), "data": data }))
+                .await?;
         }
         Ok(())
     }
@@ -429,8 +443,9 @@ impl Session {
         stream: &Stream,
         market: &MarketSpec,
         trade: &Trade,
-        time_ms: u64,
+        time_ns: u64,
     ) -> Value {
+        let time_ms = time_ns / 1_000_000;
         let (base, quote) = self.state.assets_of(market);
         match stream {
             Stream::Ticker(_) => ticker_json(&self.state, market),
@@ -456,6 +471,7 @@ impl Session {
                 "quantity": quantity_text(trade.quantity, market, base),
                 "side": if trade.taker_side == Side::Buy as u8 { "buy" } else { "sell" },
                 "time": time_ms,
+                "timeNs": time_ns,
             }),
         }
     }

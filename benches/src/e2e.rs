@@ -1,0 +1,567 @@
+//! `pinwheel bench e2e`: open-loop HTTP order round trips over loopback against a real
+//! engine (child process) and edge (in this process), the HTTP floor (a bare axum handler
+//! returning a fixed body, same client, same runtime kind), a closed-loop saturation run for
+//! the sustained maximum, and the latency from an engine event (its own timestamp) to a
+//! WebSocket client.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+
+/// Options of the end-to-end benchmark.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Planned orders per second, one measurement each (open loop).
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000")]
+    pub rates: Vec<u64>,
+    /// Seconds measured per rate.
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+    /// Keep-alive connections (one client thread and one user each).
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Seconds of the closed-loop saturation run.
+    #[arg(long, default_value_t = 2)]
+    pub saturation_seconds: u64,
+    /// Trades timed from engine event to WebSocket client.
+    #[arg(long, default_value_t = 300)]
+    pub ws_trades: u64,
+    /// Wait strategy of engine and edge reader: spin, spin-yield or backoff.
+    #[arg(long, default_value = "backoff")]
+    pub wait: String,
+    /// Core for the engine thread.
+    #[arg(long)]
+    pub engine_core: Option<usize>,
+    /// The pinwheel binary that runs the engine (default: this executable).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+}
+
+/// A minimal HTTP/1.1 keep-alive client: no pool, no allocation per request beyond the answer.
+struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Connection {
+    fn open(address: SocketAddr) -> anyhow::Result<Self> {
+        let stream =
+            TcpStream::connect(address).with_context(|| format!("connecting {address}"))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(Self {
+            stream,
+            buffer: Vec::with_capacity(8192),
+        })
+    }
+
+    fn request_bytes(method: &str, path: &str, token: Option<&str>, body: &str) -> Vec<u8> {
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// Sends prepared bytes; returns the status and the body.
+    fn send(&mut self, request: &[u8]) -> anyhow::Result<(u16, &[u8])> {
+        self.stream.write_all(request)?;
+        self.buffer.clear();
+        let mut chunk = [0u8; 4096];
+        let header_end = loop {
+            let read = self.stream.read(&mut chunk)?;
+            if read == 0 {
+                bail!("connection closed");
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+        };
+        let head = std::str::from_utf8(&self.buffer[..header_end])?;
+        let status: u16 = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .context("status line")?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_string())
+            })
+            .and_then(|v| v.parse().ok())
+            .context("content-length")?;
+        while self.buffer.len() < header_end + length {
+            let read = self.stream.read(&mut chunk)?;
+            if read == 0 {
+                bail!("connection closed mid-body");
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+        Ok((status, &self.buffer[header_end..header_end + length]))
+    }
+
+    fn json(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let request = Self::request_bytes(method, path, token, &body.to_string());
+        let (status, bytes) = self.send(&request)?;
+        let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            bail!("{method} {path}: {status} {value}");
+        }
+        Ok(value)
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// The engine child process; stopped with SIGTERM on drop.
+struct Engine(Child);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.0.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_engine(
+    args: &Args,
+    run_dir: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Engine> {
+    let binary = match &args.binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?,
+    };
+    let mut command = Command::new(binary);
+    command
+        .arg("engine")
+        .arg("--run-dir")
+        .arg(run_dir)
+        .arg("--data-dir")
+        .arg(data_dir);
+    command
+        .args(["--wait", &args.wait, "--durability", "none"])
+        .env("PINWHEEL_LOG", "warn");
+    if let Some(core) = args.engine_core {
+        command.args(["--core", &core.to_string()]);
+    }
+    Ok(Engine(
+        command
+            .stdin(Stdio::null())
+            .spawn()
+            .context("starting the engine")?,
+    ))
+}
+
+/// Runs a server on its own thread until the returned sender is dropped.
+fn spawn_server(
+    serve: impl FnOnce(tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<()> + Send + 'static,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<anyhow::Result<()>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    (stop, std::thread::spawn(move || serve(stopped)))
+}
+
+fn floor_server(port: u16, stopped: tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<()> {
+    let body = json!({ "orderId": 1, "clientOrderId": "", "market": "BTC-USD", "side": "buy", "type": "limit",
+        "timeInForce": "IOC", "price": "1", "quantity": "0.001", "status": "EXPIRED", "executedQty": "0",
+        "remainingQty": "0.001", "executedQuoteQty": "0", "fills": [] });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let app = axum::Router::new().route(
+            "/api/v1/order",
+            axum::routing::post(move || {
+                let body = body.clone();
+                async move { axum::Json(body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await?;
+        Ok(())
+    })
+}
+
+fn wait_healthy(address: SocketAddr, path: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut connection) = Connection::open(address) {
+            let request = Connection::request_bytes("GET", path, None, "");
+            if matches!(connection.send(&request), Ok((200, _))) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("{address}{path} did not answer 200 within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Signs up one user per connection with balances; returns their tokens.
+fn make_users(address: SocketAddr, count: usize) -> anyhow::Result<Vec<String>> {
+    let mut connection = Connection::open(address)?;
+    let mut tokens = Vec::new();
+    for i in 0..count {
+        let answer = connection.json(
+            "POST",
+            "/api/v1/signup",
+            None,
+            json!({ "username": format!("bench{i}"), "password": "bench password" }),
+        )?;
+        let token = answer["token"].as_str().context("token")?.to_string();
+        for (asset, amount) in [("USD", "1000000000"), ("BTC", "1000000")] {
+            connection.json(
+                "POST",
+                "/api/v1/on-ramp",
+                Some(&token),
+                json!({ "asset": asset, "amount": amount }),
+            )?;
+        }
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
+/// Orders that go through the whole path and leave the book as it was: IOC far from any price.
+fn order_requests(token: &str) -> [Vec<u8>; 2] {
+    let buy = r#"{"market":"BTC-USD","side":"buy","type":"limit","timeInForce":"IOC","price":"1","quantity":"0.001"}"#;
+    let sell = r#"{"market":"BTC-USD","side":"sell","type":"limit","timeInForce":"IOC","price":"1000000","quantity":"0.001"}"#;
+    [
+        Connection::request_bytes("POST", "/api/v1/order", Some(token), buy),
+        Connection::request_bytes("POST", "/api/v1/order", Some(token), sell),
+    ]
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Open loop at `rate` per second for `seconds` over one connection per token; latency from
+/// each request's planned send time.
+fn open_loop(
+    address: SocketAddr,
+    tokens: &[String],
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<(Histogram<u64>, u64)> {
+    let total = rate * seconds;
+    let connections = tokens.len() as u64;
+    let start = Instant::now() + Duration::from_millis(50);
+    let threads: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(k, token)| {
+            let requests = order_requests(token);
+            std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64)> {
+                let mut connection = Connection::open(address)?;
+                let mut histogram = new_histogram();
+                let mut errors = 0;
+                let mut i = k as u64;
+                while i < total {
+                    let planned = start + Duration::from_nanos(i * 1_000_000_000 / rate);
+                    if let Some(wait) = planned.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let (status, _) = connection.send(&requests[(i / connections % 2) as usize])?;
+                    if status != 200 {
+                        errors += 1;
+                    }
+                    histogram.record(planned.elapsed().as_nanos().max(1) as u64)?;
+                    i += connections;
+                }
+                Ok((histogram, errors))
+            })
+        })
+        .collect();
+    let mut merged = new_histogram();
+    let mut errors = 0;
+    for thread in threads {
+        let (histogram, failed) = thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+        merged.add(&histogram)?;
+        errors += failed;
+    }
+    Ok((merged, errors))
+}
+
+/// Closed loop, every connection back to back: the sustained orders per second.
+fn saturation(address: SocketAddr, tokens: &[String], seconds: u64) -> anyhow::Result<f64> {
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let threads: Vec<_> = tokens
+        .iter()
+        .map(|token| {
+            let requests = order_requests(token);
+            std::thread::spawn(move || -> anyhow::Result<u64> {
+                let mut connection = Connection::open(address)?;
+                let mut done = 0u64;
+                while Instant::now() < end {
+                    let (status, _) = connection.send(&requests[(done % 2) as usize])?;
+                    if status == 200 {
+                        done += 1;
+                    }
+                }
+                Ok(done)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for thread in threads {
+        total += thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Engine trade timestamp -> WebSocket client arrival, for `count` trades.
+fn ws_latency(
+    address: SocketAddr,
+    maker_token: &str,
+    taker_token: &str,
+    count: u64,
+) -> anyhow::Result<Histogram<u64>> {
+    let (mut socket, _) =
+        tungstenite::connect(format!("ws://{address}/ws")).context("websocket connect")?;
+    if let tungstenite::stream::MaybeTlsStream::Plain(stream) = socket.get_ref() {
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    }
+    let subscribe =
+        json!({ "method": "SUBSCRIBE", "params": ["trade@BTC-USD"], "id": 1 }).to_string();
+    socket.send(tungstenite::Message::Text(subscribe.into()))?;
+    let mut connection = Connection::open(address)?;
+    let maker = Connection::request_bytes(
+        "POST",
+        "/api/v1/order",
+        Some(maker_token),
+        r#"{"market":"BTC-USD","side":"sell","type":"limit","price":"100","quantity":"0.001"}"#,
+    );
+    let taker = Connection::request_bytes(
+        "POST",
+        "/api/v1/order",
+        Some(taker_token),
+        r#"{"market":"BTC-USD","side":"buy","type":"limit","timeInForce":"IOC","price":"100","quantity":"0.001"}"#,
+    );
+    let mut histogram = new_histogram();
+    let mut recorded = 0;
+    while recorded < count {
+        connection.send(&maker)?;
+        let (status, _) = connection.send(&taker)?;
+        if status != 200 {
+            bail!("taker order answered {status}");
+        }
+        loop {
+            let message = socket
+                .read()
+                .context("waiting for the trade on the WebSocket")?;
+            let arrived = now_ns();
+            let tungstenite::Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str())?;
+            if let Some(stamp) = value["data"]["timeNs"].as_u64() {
+                let latency = arrived.saturating_sub(stamp).max(1);
+                histogram.record(latency).with_context(|| {
+                    format!("latency {latency} ns (stamp {stamp}, arrival {arrived})")
+                })?;
+                recorded += 1;
+                break;
+            }
+        }
+    }
+    Ok(histogram)
+}
+
+fn percentiles(histogram: &Histogram<u64>) -> Value {
+    json!({
+        "p50": histogram.value_at_quantile(0.50),
+        "p99": histogram.value_at_quantile(0.99),
+        "p999": histogram.value_at_quantile(0.999),
+        "p9999": histogram.value_at_quantile(0.9999),
+        "max": histogram.max(),
+    })
+}
+
+fn micros(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1000.0)
+}
+
+fn print_row(name: &str, histogram: &Histogram<u64>, note: &str) {
+    let q = |p: f64| micros(histogram.value_at_quantile(p));
+    println!(
+        "{name:<26}{:>10}{:>10}{:>10}{:>10}{:>10}  {note}",
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        q(0.9999),
+        micros(histogram.max())
+    );
+}
+
+/// Everything the benchmark starts, stopped in reverse on drop.
+struct Setup {
+    edge: SocketAddr,
+    floor: SocketAddr,
+    stops: Vec<(
+        tokio::sync::oneshot::Sender<()>,
+        std::thread::JoinHandle<anyhow::Result<()>>,
+    )>,
+    _engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        for (stop, thread) in self.stops.drain(..) {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start(args: &Args) -> anyhow::Result<Setup> {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm)?
+    } else {
+        tempfile::tempdir()?
+    };
+    let (run_dir, data_dir) = (dir.path().join("run"), dir.path().join("data"));
+    let engine = start_engine(args, &run_dir, &data_dir)?;
+    let edge = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let floor = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let config = pinwheel_edge::EdgeConfig {
+        port: edge.port(),
+        run_dir,
+        data_dir,
+        wait: args.wait.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        durability: "none".into(),
+        rate_limit_per_user: 0,
+        rate_limit_per_ip: 0,
+        ..Default::default()
+    };
+    let mut stops = vec![spawn_server(move |stopped| {
+        pinwheel_edge::run_until(config, async move {
+            let _ = stopped.await;
+        })
+    })];
+    stops.push(spawn_server(move |stopped| {
+        floor_server(floor.port(), stopped)
+    }));
+    let setup = Setup {
+        edge,
+        floor,
+        stops,
+        _engine: engine,
+        _dir: dir,
+    };
+    wait_healthy(setup.edge, "/healthz")?;
+    Ok(setup)
+}
+
+/// Runs the benchmark, prints its table, returns the JSON figures.
+pub fn run(args: &Args) -> anyhow::Result<Value> {
+    if args.rates.is_empty() || args.rates.contains(&0) || args.connections < 2 || args.seconds == 0
+    {
+        bail!("--rates must be positive, --connections at least 2, --seconds at least 1");
+    }
+    let setup = start(args)?;
+    let tokens = make_users(setup.edge, args.connections)?;
+    eprintln!("e2e bench: warm-up ...");
+    open_loop(setup.edge, &tokens, 1000, 1)?;
+    open_loop(setup.floor, &tokens, 1000, 1)?;
+    println!(
+        "{:<26}{:>10}{:>10}{:>10}{:>10}{:>10}  (microseconds)",
+        "", "p50", "p99", "p99.9", "p99.99", "max"
+    );
+    let (mut http, mut floor) = (serde_json::Map::new(), serde_json::Map::new());
+    let mut ratios = serde_json::Map::new();
+    for &rate in &args.rates {
+        eprintln!("e2e bench: {rate} orders/s for {} s ...", args.seconds);
+        let (orders, errors) = open_loop(setup.edge, &tokens, rate, args.seconds)?;
+        let (bare, _) = open_loop(setup.floor, &tokens, rate, args.seconds)?;
+        print_row(
+            &format!("order round trip @{rate}/s"),
+            &orders,
+            &format!("{errors} errors"),
+        );
+        print_row(&format!("HTTP floor @{rate}/s"), &bare, "");
+        let ratio =
+            |q: f64| orders.value_at_quantile(q) as f64 / bare.value_at_quantile(q).max(1) as f64;
+        ratios.insert(
+            rate.to_string(),
+            json!({ "p50": ratio(0.5), "p99": ratio(0.99) }),
+        );
+        http.insert(rate.to_string(), percentiles(&orders));
+        floor.insert(rate.to_string(), percentiles(&bare));
+    }
+    eprintln!(
+        "e2e bench: saturation for {} s ...",
+        args.saturation_seconds
+    );
+    let max = saturation(setup.edge, &tokens, args.saturation_seconds.max(1))?;
+    println!(
+        "sustained orders/s (closed loop, {} connections): {max:.0}",
+        args.connections
+    );
+    eprintln!("e2e bench: engine event -> WebSocket client ...");
+    let ws = ws_latency(setup.edge, &tokens[0], &tokens[1], args.ws_trades.max(1))?;
+    print_row("engine event -> WS client", &ws, "");
+    for (rate, r) in &ratios {
+        println!(
+            "ratio to floor @{rate}/s: p50 {:.2}x, p99 {:.2}x",
+            r["p50"].as_f64().unwrap_or(0.0),
+            r["p99"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(json!({
+        "bench": "e2e",
+        "max_orders_per_sec": max.round() as u64,
+        "http_rtt_ns": http,
+        "http_floor_ns": floor,
+        "ratio_to_floor": ratios,
+        "ws_ns": percentiles(&ws),
+    }))
+}
