@@ -173,7 +173,9 @@ impl Stage {
             heartbeat_timeout: Duration::from_secs(2),
         };
         // The durable cursor exists before the output ring, so a reader that finds the ring
-        // also finds the cursor that tells it what it may release.
+        // also finds the cursor that tells it what it may release; so the run directory must
+        // exist before the rings create it.
+        pinwheel_ring::ensure_run_dir(&config.run_dir)?;
         let durable = DurableCursor::create(&config.run_dir)?;
         let hub = InputHub::open_or_create(&config.run_dir, input)?;
         let output = BroadcastWriter::open_or_create(
