@@ -6,13 +6,11 @@
 //! and copy each event into the output ring. Housekeeping (edge attach/detach, heartbeats,
 //! the stop flag) runs once every [`HOUSEKEEPING_EVERY`] polls, never per command.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pinwheel_journal::{
-    Durability, DurableCursor, JournalConfig, JournalReader, JournalWriter, Retention,
-};
+use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, Retention};
 use pinwheel_ring::{
     output_path, BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter,
 };
@@ -158,7 +156,8 @@ struct Stage {
     counters: SharedCounters,
     journal: JournalWriter,
     stamper: Stamper,
-    requests: RequestFilter,
+    /// The records of one poll, copied out of the rings before any is journaled (see `poll_once`).
+    pending: Vec<Command>,
 }
 
 impl Stage {
@@ -173,7 +172,8 @@ impl Stage {
             heartbeat_timeout: Duration::from_secs(2),
         };
         // The durable cursor exists before the output ring, so a reader that finds the ring
-        // also finds the cursor that tells it what it may release.
+        // also finds the cursor that tells it what it may release; so the run directory must
+        // exist before the rings create it.
         pinwheel_ring::ensure_run_dir(&config.run_dir)?;
         let durable = DurableCursor::create(&config.run_dir)?;
         let hub = InputHub::open_or_create(&config.run_dir, input)?;
@@ -184,8 +184,6 @@ impl Stage {
         )?;
         let counters = SharedCounters::open_or_create(&config.run_dir.join(COUNTERS_FILE))?;
         let journal_config = config.journal_config();
-        let requests =
-            RequestFilter::from_journal_tail(&journal_config.dir, report.last_sequence, config)?;
         let next_sequence = report.last_sequence + 1;
         let journal = JournalWriter::open(&journal_config, durable, next_sequence)?;
         let stamper = Stamper {
@@ -199,7 +197,7 @@ impl Stage {
             counters,
             journal,
             stamper,
-            requests,
+            pending: Vec::with_capacity(config.batch),
         })
     }
 
@@ -231,6 +229,12 @@ impl Stage {
     }
 
     /// Takes up to `batch` commands from the rings: stamp, journal, apply, publish.
+    ///
+    /// The records are copied out and their ring slots released before any is journaled. A
+    /// ring hands a record out again after a restart until its slot is released, so journaling
+    /// inside the drain callback let a kill between the append and the release journal a command
+    /// that the next engine then journaled a second time. In this order a kill loses at most the
+    /// unanswered commands of one poll, and applies none twice, whatever the edges' request ids.
     fn poll_once(&mut self, batch: usize) -> usize {
         let Self {
             engine,
@@ -239,79 +243,31 @@ impl Stage {
             counters,
             journal,
             stamper,
-            requests,
+            pending,
         } = self;
-        let mut sink = OutputSink { writer: output };
-        hub.drain(batch, |edge_id, bytes| {
+        debug_assert!(
+            batch <= pending.capacity(),
+            "allocated at start for `batch`"
+        );
+        let drained = hub.drain(batch, |edge_id, bytes| {
             let mut command = Command::from_bytes(bytes);
             // The ring says who wrote the record; the record's own claim is not trusted.
             command.head.edge_id = edge_id;
-            if is_journaled(command.head.kind) && !requests.admit(edge_id, command.head.request_id)
-            {
-                return; // journaled before a crash already; applying it again would double it
-            }
-            if stamper.stamp(&mut command) {
+            pending.push(command);
+        });
+        let mut sink = OutputSink { writer: output };
+        for command in pending.iter_mut() {
+            if stamper.stamp(command) {
                 journal.append(
                     command.head.sequence,
                     command.head.timestamp_ns,
                     command.as_bytes(),
                 );
             }
-            engine.apply_counted(&command, &mut sink, counters.get());
-        })
-    }
-}
-
-/// Drops commands the engine journaled before a crash but had not yet released from their
-/// ring (the ring hands them out again after a restart).
-///
-/// Edges number their requests strictly increasingly per input ring, across edge restarts
-/// (the edge starts from the wall clock in nanoseconds), so a journaled command whose request
-/// id is not above the last one journaled from its ring was journaled already.
-struct RequestFilter {
-    last: Vec<u64>,
-}
-
-impl RequestFilter {
-    /// Reads the journal's last frames: only the last drained batch can have been journaled
-    /// without being released, so a few batches back is enough.
-    fn from_journal_tail(
-        journal: &Path,
-        last_sequence: u64,
-        config: &HotLoopConfig,
-    ) -> anyhow::Result<Self> {
-        let mut filter = Self {
-            last: vec![0; usize::from(config.max_edges)],
-        };
-        let window = 4 * config.batch as u64;
-        let from = last_sequence.saturating_sub(window).max(1);
-        let mut reader = match JournalReader::open(journal, from) {
-            Ok(reader) => reader,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the journal tail to filter re-delivered commands");
-                return Ok(filter);
-            }
-        };
-        while let Some(frame) = reader.next()? {
-            let command = Command::from_bytes(frame.payload);
-            let edge = usize::from(command.head.edge_id);
-            if let Some(last) = filter.last.get_mut(edge) {
-                *last = (*last).max(command.head.request_id);
-            }
+            engine.apply_counted(command, &mut sink, counters.get());
         }
-        Ok(filter)
-    }
-
-    /// Whether a journaled command from `edge` is new; remembers it if so.
-    fn admit(&mut self, edge: u16, request_id: u64) -> bool {
-        let Some(last) = self.last.get_mut(usize::from(edge)) else {
-            return true;
-        };
-        if request_id <= *last {
-            return false;
-        }
-        *last = request_id;
-        true
+        pending.clear();
+        drained
     }
 }
 
@@ -350,46 +306,6 @@ pub fn is_journaled(kind: u8) -> bool {
 mod tests {
     use super::*;
     use crate::message::{Transfer, UserLookup};
-
-    #[test]
-    fn a_request_id_is_admitted_once_per_ring() {
-        let mut filter = RequestFilter { last: vec![0; 2] };
-        assert!(filter.admit(0, 5));
-        assert!(
-            !filter.admit(0, 5),
-            "the same request again is a re-delivery"
-        );
-        assert!(!filter.admit(0, 4));
-        assert!(filter.admit(1, 5), "rings are independent");
-        assert!(filter.admit(0, 6));
-    }
-
-    #[test]
-    fn the_filter_remembers_what_the_journal_tail_holds() {
-        let dir =
-            std::env::temp_dir().join(format!("pinwheel-request-filter-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut config = HotLoopConfig::new(dir.join("run"), dir.join("data"));
-        config.segment_size = 1 << 20;
-        config.max_edges = 4;
-        std::fs::create_dir_all(&config.run_dir).unwrap();
-        let durable = DurableCursor::create(&config.run_dir).unwrap();
-        let mut journal = JournalWriter::open(&config.journal_config(), durable, 1).unwrap();
-        for (sequence, (edge, request)) in [(1u16, 10u64), (2, 7), (1, 11)].into_iter().enumerate()
-        {
-            let mut command = Command::new(CommandKind::Deposit as u8, &Transfer::default());
-            (command.head.edge_id, command.head.request_id) = (edge, request);
-            journal.append(sequence as u64 + 1, 0, command.as_bytes());
-        }
-        journal.publish();
-        journal.close().unwrap();
-        let mut filter =
-            RequestFilter::from_journal_tail(&config.journal_config().dir, 3, &config).unwrap();
-        assert!(!filter.admit(1, 11), "re-delivered after a crash");
-        assert!(!filter.admit(2, 7));
-        assert!(filter.admit(1, 12) && filter.admit(2, 8) && filter.admit(3, 1));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 
     #[test]
     fn queries_reuse_the_last_sequence_and_time_never_goes_back() {

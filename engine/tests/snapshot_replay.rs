@@ -1,0 +1,332 @@
+//! Snapshots against full replays, in one process: a snapshot plus the journal tail after it
+//! rebuilds exactly the state (same hash, same last sequence) that replaying every frame from
+//! sequence 1 does, whether the snapshot was taken by hand midway or written by the follower
+//! while frames were still being appended.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{create_user, deposit, random_trading_command, Rng};
+use pinwheel_engine::config::{AssetConfig, EngineConfig, MarketConfig, MarketTable};
+use pinwheel_engine::follower::{follow, take_snapshot, FollowConfig};
+use pinwheel_engine::message::{Command, CommandKind};
+use pinwheel_engine::recovery::{journal_dir, recover, replay_into, snapshot_dir, DiscardEvents};
+use pinwheel_engine::Engine;
+use pinwheel_journal::{
+    latest_snapshot, read_snapshot, Durability, DurableCursor, JournalConfig, JournalWriter,
+    Retention,
+};
+
+const USERS: u64 = 3;
+/// Small segments, so every run spans several segment files.
+const SEGMENT_SIZE: u64 = 64 * 1024;
+
+/// The markets of `common::table()`, as the configuration `recover` and `follow` take.
+fn engine_config() -> EngineConfig {
+    let asset = |name: &str, decimals| AssetConfig {
+        name: name.into(),
+        decimals,
+    };
+    let market = |base: &str, tick: &str, lot: &str, min: &str, maker, taker| MarketConfig {
+        symbol: format!("{base}-USD"),
+        base: base.into(),
+        quote: "USD".into(),
+        tick_size: tick.into(),
+        lot_size: lot.into(),
+        min_quantity: min.into(),
+        maker_fee_bps: maker,
+        taker_fee_bps: taker,
+    };
+    let config = EngineConfig {
+        assets: vec![
+            asset("USD", 2),
+            asset("BTC", 4),
+            asset("ETH", 4),
+            asset("SOL", 4),
+        ],
+        markets: vec![
+            market("BTC", "1", "0.01", "0.01", 10, 20),
+            market("ETH", "1", "0.01", "0.05", 0, 30),
+            market("SOL", "0.5", "0.1", "0.1", 25, 50),
+        ],
+        capacity: common::capacity(),
+    };
+    assert_eq!(MarketTable::resolve(&config).unwrap(), common::table());
+    config
+}
+
+fn fresh_engine() -> Engine {
+    let config = engine_config();
+    Engine::new(MarketTable::resolve(&config).unwrap(), &config.capacity)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pinwheel-snapshot-replay-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    dir
+}
+
+/// Users with funds, then `trading` random commands; queries are left out (never journaled).
+/// Sequences are stamped 1, 2, 3, ... as the engine's hot loop does.
+fn workload(seed: u64, trading: usize) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for user in 1..=USERS {
+        commands.push(create_user(&format!("trader{user}"), 0));
+        for (asset, amount) in [(0, 12_000), (1, 4_000), (2, 4_000), (3, 40_000)] {
+            commands.push(deposit(user, asset, amount, 0));
+        }
+    }
+    let mut rng = Rng(seed | 1);
+    while commands.len() < trading {
+        let hint = 2 + commands.len() as u64 / 3;
+        let command = random_trading_command(&mut rng, USERS, hint, 0);
+        let kind = CommandKind::from_u8(command.head.kind).unwrap();
+        if !kind.is_query() {
+            commands.push(command);
+        }
+    }
+    for (index, command) in commands.iter_mut().enumerate() {
+        command.head.sequence = index as u64 + 1;
+    }
+    commands
+}
+
+/// The journal writer the engine process uses, over `dir/data/journal`, in sync durability.
+fn open_writer(dir: &Path) -> JournalWriter {
+    let mut config = JournalConfig::new(journal_dir(&dir.join("data")), Durability::Sync);
+    config.segment_size = SEGMENT_SIZE;
+    let durable = DurableCursor::create(&dir.join("run")).unwrap();
+    JournalWriter::open(&config, durable, 1).unwrap()
+}
+
+/// Journals and applies one command, as the hot loop does.
+fn journal_and_apply(writer: &mut JournalWriter, engine: &mut Engine, command: &Command) {
+    let head = command.head;
+    writer.append(head.sequence, head.timestamp_ns, command.as_bytes());
+    engine.apply(command, &mut DiscardEvents);
+}
+
+/// Replays every frame from sequence 1 into a fresh engine, ignoring snapshots.
+fn full_replay(data_dir: &Path, to: Option<u64>) -> Engine {
+    let mut engine = fresh_engine();
+    let replayed = replay_into(
+        &mut engine,
+        &journal_dir(data_dir),
+        to,
+        &mut DiscardEvents,
+        false,
+    )
+    .unwrap();
+    assert!(replayed.applied > 0);
+    engine.check_invariants().unwrap();
+    engine
+}
+
+fn segment_count(data_dir: &Path) -> usize {
+    pinwheel_journal::list_segments(&journal_dir(data_dir))
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn snapshot_plus_tail_gives_the_same_hash_as_a_full_replay() {
+    let dir = temp_dir("midway");
+    let data_dir = dir.join("data");
+    let commands = workload(0x5eed, 3_000);
+    let mut writer = open_writer(&dir);
+    let mut live = fresh_engine();
+    let midway = commands.len() / 2;
+    for command in &commands[..midway] {
+        journal_and_apply(&mut writer, &mut live, command);
+    }
+    writer.publish();
+    let snapshot_path = take_snapshot(&live, &data_dir, Retention::Keep).unwrap();
+    let midway_hash = live.state_hash();
+    for command in &commands[midway..] {
+        journal_and_apply(&mut writer, &mut live, command);
+    }
+    writer.close().unwrap();
+    live.check_invariants().unwrap();
+    assert!(segment_count(&data_dir) >= 3, "the journal spans segments");
+    assert_ne!(midway_hash, live.state_hash(), "the tail changes the state");
+
+    let snapshot = read_snapshot(&snapshot_path).unwrap();
+    assert_eq!(snapshot.state_hash, midway_hash);
+    let recovered = recover(&data_dir, &engine_config(), false).unwrap();
+    let (used, snapshot_sequence) = recovered.report.snapshot.clone().unwrap();
+    assert_eq!(used, snapshot_path);
+    assert_eq!(snapshot_sequence, snapshot.sequence);
+    // Everything after the snapshot came from the journal: rejected frames just after the
+    // snapshot's last accepted sequence are applied again (and rejected again).
+    assert_eq!(
+        recovered.report.replayed,
+        commands.len() as u64 - snapshot_sequence
+    );
+    assert_eq!(recovered.report.last_sequence, commands.len() as u64);
+
+    let full = full_replay(&data_dir, None);
+    assert_eq!(full.state_hash(), live.state_hash());
+    assert_eq!(recovered.engine.state_hash(), full.state_hash());
+    assert_eq!(recovered.engine.last_sequence(), full.last_sequence());
+    recovered.engine.check_invariants().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_snapshot_from_a_partial_replay_with_retention_still_recovers_the_full_state() {
+    let dir = temp_dir("retention");
+    let data_dir = dir.join("data");
+    let commands = workload(0xfeed, 4_000);
+    let mut writer = open_writer(&dir);
+    let mut live = fresh_engine();
+    for command in &commands {
+        journal_and_apply(&mut writer, &mut live, command);
+    }
+    writer.close().unwrap();
+    let full_hash = full_replay(&data_dir, None).state_hash();
+    assert_eq!(full_hash, live.state_hash());
+
+    // `journal replay --to` then a snapshot: the follower's way, here at three quarters.
+    let partial = full_replay(&data_dir, Some(commands.len() as u64 * 3 / 4));
+    let segments_before = segment_count(&data_dir);
+    take_snapshot(&partial, &data_dir, Retention::Delete).unwrap();
+    let segments_after = segment_count(&data_dir);
+    assert!(
+        segments_after < segments_before,
+        "retention removed covered segments ({segments_before} -> {segments_after})"
+    );
+    let recovered = recover(&data_dir, &engine_config(), false).unwrap();
+    assert_eq!(recovered.engine.state_hash(), full_hash);
+    assert_eq!(recovered.engine.last_sequence(), live.last_sequence());
+    assert_eq!(recovered.report.last_sequence, commands.len() as u64);
+    pinwheel_journal::verify(&data_dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The follower in a thread, stopped through its flag (also on panic).
+struct Follower {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<Engine>>>,
+}
+
+impl Follower {
+    /// Follows `dir/data`, applying what the durable cursor in `dir/run` covers.
+    fn start(dir: &Path, snapshot_every: u64) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let config = FollowConfig {
+            data_dir: dir.join("data"),
+            run_dir: dir.join("run"),
+            snapshot_every,
+            retention: Retention::Keep,
+            idle_sleep: Duration::from_millis(1),
+        };
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || follow(&config, &engine_config(), &flag));
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) -> Engine {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap().unwrap()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn snapshot_files(data_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(snapshot_dir(data_dir))
+        .map(|read| read.map(|entry| entry.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "snap"));
+    files.sort();
+    files
+}
+
+#[test]
+fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_replay() {
+    let dir = temp_dir("follower");
+    let data_dir = dir.join("data");
+    let commands = workload(0xbeef, 3_000);
+    let mut writer = open_writer(&dir);
+    let follower = Follower::start(&dir, 200);
+    let mut live = fresh_engine();
+    for batch in commands.chunks(100) {
+        for command in batch {
+            journal_and_apply(&mut writer, &mut live, command);
+        }
+        writer.publish();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    // Give the follower a bounded time to write its snapshots of the last batches.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let wanted = live.last_sequence() - 400;
+    while latest_snapshot(&snapshot_dir(&data_dir))
+        .unwrap()
+        .is_none_or(|snapshot| snapshot.sequence < wanted)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the follower never snapshotted past sequence {wanted}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    writer.close().unwrap();
+    let followed = follower.stop();
+    followed.check_invariants().unwrap();
+
+    let snapshots = snapshot_files(&data_dir);
+    assert!(
+        snapshots.len() >= 5,
+        "only {} snapshots for {} commands every 200",
+        snapshots.len(),
+        commands.len()
+    );
+    // Each snapshot holds exactly the state a replay from sequence 1 reaches at its sequence.
+    for path in &snapshots {
+        let snapshot = read_snapshot(path).unwrap();
+        let replayed = full_replay(&data_dir, Some(snapshot.sequence));
+        assert_eq!(
+            replayed.state_hash(),
+            snapshot.state_hash,
+            "snapshot {}",
+            path.display()
+        );
+    }
+    let full = full_replay(&data_dir, None);
+    assert_eq!(full.state_hash(), live.state_hash());
+    let recovered = recover(&data_dir, &engine_config(), false).unwrap();
+    assert!(recovered.report.snapshot.is_some());
+    assert_eq!(recovered.engine.state_hash(), full.state_hash());
+    assert_eq!(recovered.engine.last_sequence(), full.last_sequence());
+    // What the follower held when stopped, plus whatever it had not read yet, is the same state.
+    let mut caught_up = followed;
+    replay_into(
+        &mut caught_up,
+        &journal_dir(&data_dir),
+        None,
+        &mut DiscardEvents,
+        false,
+    )
+    .unwrap();
+    assert_eq!(caught_up.state_hash(), full.state_hash());
+    let _ = std::fs::remove_dir_all(&dir);
+}
