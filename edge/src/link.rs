@@ -165,9 +165,8 @@ impl EngineLink {
 
     /// Numbers the command and pushes it; returns its request id.
     ///
-    /// The id is taken under the ring's lock, so ids enter the ring strictly increasing: the
-    /// engine drops a journaled command whose id is not above the last one from this ring
-    /// (that is how it recognises a record handed out again after an engine crash).
+    /// The id is taken under the ring's lock, so ids enter the ring strictly increasing and the
+    /// journal shows each edge's commands in the order they were numbered.
     fn submit(&self, command: &Command, pending: Pending) -> Result<u64, ApiError> {
         let mut command = *command;
         let mut input = self.input.lock().expect("input ring lock");
