@@ -118,8 +118,9 @@ impl EngineLink {
         Arc::new(Self {
             edge_id: AtomicU16::new(input.edge_id()),
             input: Mutex::new(input),
-            // A random start keeps request ids of this link apart from any other edge's, so an
-            // answer addressed to an edge id this link held before a re-attach still finds it.
+            // A start from the wall clock keeps request ids of this link apart from those of
+            // earlier edges on the same ring, so a late answer to one of theirs is not taken
+            // for one of ours.
             next_request: AtomicU64::new(request_base()),
             past_edge_ids: Mutex::new(Vec::new()),
             pending: Mutex::new(HashMap::new()),
@@ -412,7 +413,6 @@ impl Reader {
     }
 }
 
-/// A random request id base in the lower half of the range (never wraps in practice).
 /// Request ids start at the wall clock in nanoseconds, so an edge that restarts (or another
 /// edge that takes over its ring) numbers above everything the ring carried before.
 fn request_base() -> u64 {
