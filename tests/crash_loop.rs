@@ -1193,6 +1193,23 @@ fn check_http_state(users: &[Api; 2], model: &mut HttpModel, unanswered: Option<
     }
 }
 
+/// After a restart, both users' orders are taken and answered again (first try).
+fn place_after_restart(users: &[Api; 2], model: &mut HttpModel, port: u16) {
+    for (user, api) in users.iter().enumerate() {
+        // The edge's own timeout (5 s) decides here, not this client's.
+        let patient = api.on_port(port);
+        let body = serde_json::json!({
+            "market": "BTC-USD", "side": "buy", "type": "limit",
+            "price": "50.00", "quantity": "0.0001", "timeInForce": "GTC",
+        });
+        let reply = patient
+            .post("/api/v1/order", body)
+            .expect("the edge answers");
+        assert!(reply.ok(), "an order after the restart: {reply:?}");
+        model.take_order_answer(user, true, &reply.body);
+    }
+}
+
 /// Which process the HTTP crash loop kills.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Victim {
@@ -1248,6 +1265,7 @@ fn http_crash_loop(victim: Victim, seed_name: &str) {
         }
         unanswered_count += usize::from(unanswered.is_some());
         check_http_state(&users, &mut model, unanswered);
+        place_after_restart(&users, &mut model, exchange.port);
     }
     eprintln!(
         "{rounds} kills in {:.1} s: {} acknowledged resting orders, {} acknowledged fills, {unanswered_count} requests unanswered at a kill",

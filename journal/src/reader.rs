@@ -218,6 +218,11 @@ impl JournalReader {
         };
         if later_here || self.following_started()? {
             let segment = self.current.as_ref().expect("checked by the caller");
+            // A live writer finishes a frame before it starts the next one: if it completed this
+            // one since it was read, it was being written, not damaged.
+            if matches!(read_frame(&segment.map, pos), FrameAt::Valid(..)) {
+                return Ok(Step::Again);
+            }
             return Err(segment.damaged(pos, reason));
         }
         self.torn_at = Some(pos);
@@ -255,6 +260,10 @@ impl JournalReader {
         let mut torn = None;
         if !all_zero(&segment.map[pos..]) {
             if later_valid_frame(&segment.map, pos, self.last).is_some() {
+                // A live writer completed the frame since the last read: the journal goes on.
+                if matches!(read_frame(&segment.map, pos), FrameAt::Valid(..)) {
+                    return Ok(None);
+                }
                 return Err(segment.damaged(
                     pos,
                     "data that is not an intact frame, with intact frames after it",
