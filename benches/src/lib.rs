@@ -4,6 +4,7 @@
 pub mod alloc_count;
 pub mod engine;
 pub mod feed;
+pub mod journal;
 pub mod lobster;
 pub mod mm;
 pub mod report;
