@@ -77,6 +77,8 @@ enum Bench {
     Engine(pinwheel_benches::engine::Args),
     /// Trades into QuestDB against the bare questdb-rs client, and the lag to visibility.
     Feed(pinwheel_benches::feed::Args),
+    /// Engine throughput per durability mode, fdatasync vs sync acknowledgement, replay, recovery.
+    Journal(pinwheel_benches::journal::Args),
     /// Every benchmark, with a Markdown report and plots.
     All(pinwheel_benches::report::AllArgs),
     /// The engine stand-in process of `bench ring` (started by it).
@@ -178,6 +180,7 @@ fn run_bench(command: &Bench) -> anyhow::Result<()> {
         Bench::Ring(args) => pinwheel_benches::ring::run(args)?,
         Bench::Engine(args) => pinwheel_benches::engine::run(args)?,
         Bench::Feed(args) => pinwheel_benches::feed::run(args)?,
+        Bench::Journal(args) => pinwheel_benches::journal::run(args)?,
         Bench::All(args) => pinwheel_benches::report::run_all(args)?,
         Bench::RingEcho(args) => return pinwheel_benches::ring::run_echo(args),
         Bench::E2e(args) => pinwheel_benches::e2e::run(args)?,

@@ -5,6 +5,7 @@ pub mod alloc_count;
 pub mod e2e;
 pub mod engine;
 pub mod feed;
+pub mod journal;
 pub mod lobster;
 pub mod mm;
 pub mod report;

@@ -74,14 +74,21 @@ pub struct Workload {
     pub final_orders: usize,
 }
 
-/// The engine configuration every run uses: one market, integer units (1 tick x 1 lot =
-/// 1 cent), capacities far above what the workload needs.
+/// A fresh engine with [`config`].
 pub fn engine() -> Engine {
+    let config = config();
+    let table = MarketTable::resolve(&config).expect("the bench market resolves");
+    Engine::new(table, &config.capacity)
+}
+
+/// The engine configuration every run uses: one market, integer units (1 tick x 1 lot =
+/// 1 cent), capacities far above what the workload needs. (`bench journal` recovers with it.)
+pub fn config() -> EngineConfig {
     let asset = |name: &str, decimals| AssetConfig {
         name: name.into(),
         decimals,
     };
-    let config = EngineConfig {
+    EngineConfig {
         assets: vec![asset("USD", 2), asset("BTC", 8)],
         markets: vec![MarketConfig {
             symbol: "BTC-USD".into(),
@@ -100,9 +107,7 @@ pub fn engine() -> Engine {
             api_keys: 16,
             depth_levels: 100,
         },
-    };
-    let table = MarketTable::resolve(&config).expect("the bench market resolves");
-    Engine::new(table, &config.capacity)
+    }
 }
 
 /// xorshift64*: a seeded, dependency-free generator (the stream must be reproducible).
