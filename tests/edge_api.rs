@@ -984,3 +984,69 @@ async fn sync_durability_answers_once_the_journal_has_it() {
         journal.display()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_started_after_trading_rebuilds_candles_from_the_journal() {
+    // Sync durability: once a trade is answered, its command is in the journal.
+    let mut exchange = Exchange::start_with("candle-rebuild", 1, &[], "sync").await;
+    let seller = Trader::signup(&exchange.url(0), "seller").await;
+    let buyer = Trader::signup(&exchange.url(0), "buyer").await;
+    seller.deposit("BTC", "1").await;
+    buyer.deposit("USD", "100000").await;
+    seller.limit(BTC, "sell", "30000", "0.5").await;
+    let bid = buyer.limit(BTC, "buy", "30000", "0.2").await;
+    assert_eq!(bid["status"], "FILLED");
+
+    let late = exchange.add_edge(&[]).await;
+    let base = exchange.url(late);
+    let klines = send(
+        &buyer.client,
+        "GET",
+        &format!("{base}/api/v1/klines?symbol={BTC}&interval=1h"),
+        None,
+        None,
+    )
+    .await
+    .body;
+    let rows = klines.as_array().expect("klines array");
+    let traded: Vec<&Value> = rows.iter().filter(|k| k["trades"] != 0).collect();
+    assert_eq!(traded.len(), 1, "{klines}");
+    assert_eq!(
+        (
+            &traded[0]["open"],
+            &traded[0]["volume"],
+            &traded[0]["trades"]
+        ),
+        (&json!("30000"), &json!("0.2"), &json!(1)),
+        "the late edge saw the trade only in the journal"
+    );
+
+    // A live trade reaches the late edge's kline@ stream, counted once on top of the rebuild.
+    let mut socket = Socket::connect(&exchange.ws_url(late)).await;
+    socket
+        .call("SUBSCRIBE", &["kline@BTC-USD:1w", "ticker@BTC-USD"])
+        .await;
+    buyer.limit(BTC, "buy", "30000", "0.1").await;
+    // One message per stream per trade, ticker first (the session's stream order).
+    let ticker = socket.next_of("ticker@BTC-USD").await;
+    assert_eq!(
+        (&ticker["volume"], &ticker["count"]),
+        (&json!("0.3"), &json!(2))
+    );
+    let live = socket.next_of("kline@BTC-USD:1w").await;
+    assert_eq!(
+        (&live["close"], &live["volume"], &live["trades"]),
+        (&json!("30000"), &json!("0.3"), &json!(2)),
+        "{live}"
+    );
+    let rest = send(
+        &buyer.client,
+        "GET",
+        &format!("{base}/api/v1/klines?symbol={BTC}&interval=1w&limit=1"),
+        None,
+        None,
+    )
+    .await
+    .body;
+    assert_eq!(rest[0], live, "the stream and /klines agree");
+}

@@ -7,15 +7,16 @@ use axum::extract::{Query, State};
 use axum::Json;
 use pinwheel_engine::config::MarketSpec;
 use pinwheel_engine::message::{BookDelta, Command, CommandKind, DepthRequest, EventKind};
+use pinwheel_feed::{FeedError, Interval, Kline, Ticker};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::api_trading::parse_limit;
 use crate::error::{ApiError, ApiResult};
-use crate::market_data::{klines as aggregate, ticker, Candle, DepthSnapshot, INTERVALS};
+use crate::market_data::DepthSnapshot;
 use crate::state::{AppState, Shared};
 use crate::translate::{bodies, check_rejected, SIDES};
-use crate::units::{asset_text, format_units, price_text, quantity_text};
+use crate::units::{asset_text, price_text, quantity_text};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -141,27 +142,33 @@ pub async fn trades(State(state): State<Shared>, Query(params): Params) -> ApiRe
     Ok(Json(Value::Array(rows)))
 }
 
-fn now_ms() -> u64 {
+fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-/// A ticker as clients see it (also the `ticker@` stream's data).
-pub fn ticker_json(state: &AppState, market: &MarketSpec) -> Value {
-    let (base, quote) = state.assets_of(market);
-    let day = state
-        .link
-        .market_data
-        .with(market.id, |s| ticker(&s.minutes, now_ms()))
-        .flatten();
-    let Some(day) = day else {
+/// A candle query's error: the caller's mistake is 400, an unreachable QuestDB 503; both
+/// with the feed's stable code.
+pub fn candle_error(error: FeedError) -> ApiError {
+    if error.is_client_error() {
+        ApiError::bad(error.code(), error.to_string())
+    } else {
+        ApiError::unavailable(error.code(), error.to_string())
+    }
+}
+
+/// A ticker as clients see it (also the `ticker@` stream's data). A market that never
+/// traded has null prices.
+pub fn ticker_json(state: &AppState, market: &MarketSpec, day: &Ticker) -> Value {
+    if day.last == 0 && day.trades == 0 {
         return json!({ "symbol": market.symbol, "lastPrice": null, "openPrice": null, "highPrice": null,
             "lowPrice": null, "volume": "0", "quoteVolume": "0", "priceChange": "0",
             "priceChangePercent": "0", "count": 0 });
-    };
-    let change = day.close - day.open;
+    }
+    let units = state.units(market);
+    let change = day.last - day.open;
     let percent = if day.open == 0 {
         Decimal::ZERO
     } else {
@@ -169,95 +176,97 @@ pub fn ticker_json(state: &AppState, market: &MarketSpec) -> Value {
     };
     json!({
         "symbol": market.symbol,
-        "lastPrice": price_text(day.close, market, quote),
-        "openPrice": price_text(day.open, market, quote),
-        "highPrice": price_text(day.high, market, quote),
-        "lowPrice": price_text(day.low, market, quote),
-        "volume": quantity_text(day.volume, market, base),
-        "quoteVolume": format_units(day.tick_lots * market.quote_per_tick_lot as i128, quote.decimals),
-        "priceChange": price_text(change, market, quote),
+        "lastPrice": units.price(day.last),
+        "openPrice": units.price(day.open),
+        "highPrice": units.price(day.high),
+        "lowPrice": units.price(day.low),
+        "volume": units.quantity(day.volume),
+        "quoteVolume": units.quote(day.quote_volume),
+        "priceChange": units.price(change),
         "priceChangePercent": percent.normalize().to_string(),
         "count": day.trades,
     })
+}
+
+async fn market_ticker(state: &AppState, market: &MarketSpec) -> ApiResult<Value> {
+    let day = state
+        .candles
+        .ticker_24h(&market.symbol, now_ms())
+        .await
+        .map_err(candle_error)?;
+    Ok(ticker_json(state, market, &day))
 }
 
 /// `GET /api/v1/tickers` (all) or `?symbol=` (one).
 pub async fn tickers(State(state): State<Shared>, Query(params): Params) -> ApiResult<Json<Value>> {
     if params.contains_key("symbol") || params.contains_key("market") {
         let market = symbol_param(&state, &params)?;
-        return Ok(Json(ticker_json(&state, market)));
+        return Ok(Json(market_ticker(&state, market).await?));
     }
-    Ok(Json(Value::Array(
-        state
-            .table
-            .markets
-            .iter()
-            .map(|m| ticker_json(&state, m))
-            .collect(),
-    )))
+    let mut rows = Vec::with_capacity(state.table.markets.len());
+    for market in &state.table.markets {
+        rows.push(market_ticker(&state, market).await?);
+    }
+    Ok(Json(Value::Array(rows)))
 }
 
-/// Interval name -> ms, or 400 naming `interval`.
-pub fn interval_ms(text: &str) -> ApiResult<u64> {
-    INTERVALS
-        .iter()
-        .find(|(n, _)| *n == text)
-        .map(|(_, ms)| *ms)
-        .ok_or_else(|| {
-            let names: Vec<&str> = INTERVALS.iter().map(|(n, _)| *n).collect();
-            ApiError::field(
-                "interval",
-                format!("{text:?} is not one of {}", names.join(", ")),
-            )
-        })
+/// An interval name (`1m 5m 15m 1h 4h 1d 1w`), or 400 naming `field`.
+pub fn parse_interval(field: &str, text: &str) -> ApiResult<Interval> {
+    text.parse()
+        .map_err(|e: FeedError| ApiError::field(field, e))
 }
 
-/// A kline as `{openTime, open, high, low, close, volume, quoteVolume, trades}`.
-pub fn kline_json(state: &AppState, market: &MarketSpec, candle: &Candle, interval: u64) -> Value {
-    let (base, quote) = state.assets_of(market);
+/// A kline as `{openTime, closeTime, open, high, low, close, volume, quoteVolume, trades}`.
+pub fn kline_json(state: &AppState, market: &MarketSpec, kline: &Kline) -> Value {
+    let units = state.units(market);
     json!({
-        "openTime": candle.open_time_ms,
-        "closeTime": candle.open_time_ms + interval - 1,
-        "open": price_text(candle.open, market, quote),
-        "high": price_text(candle.high, market, quote),
-        "low": price_text(candle.low, market, quote),
-        "close": price_text(candle.close, market, quote),
-        "volume": quantity_text(candle.volume, market, base),
-        "quoteVolume": format_units(candle.tick_lots * market.quote_per_tick_lot as i128, quote.decimals),
-        "trades": candle.trades,
+        "openTime": kline.open_time_ms,
+        "closeTime": kline.close_time_ms,
+        "open": units.price(kline.open),
+        "high": units.price(kline.high),
+        "low": units.price(kline.low),
+        "close": units.price(kline.close),
+        "volume": units.quantity(kline.volume),
+        "quoteVolume": units.quote(kline.quote_volume),
+        "trades": kline.trades,
     })
 }
 
-fn time_param(params: &HashMap<String, String>, name: &str, default: u64) -> ApiResult<u64> {
-    match params.get(name) {
-        None => Ok(default),
-        Some(text) => text
-            .parse()
-            .map_err(|_| ApiError::field(name, "must be milliseconds since the Unix epoch")),
-    }
+fn time_param(params: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
+    params
+        .get(name)
+        .map(|text| {
+            text.parse::<i64>()
+                .ok()
+                .filter(|ms| *ms >= 0)
+                .ok_or_else(|| ApiError::field(name, "must be milliseconds since the Unix epoch"))
+        })
+        .transpose()
 }
 
-/// `GET /api/v1/klines?symbol=&interval=&startTime=&endTime=&limit=`.
+/// `GET /api/v1/klines?symbol=&interval=&startTime=&endTime=&limit=`: with `startTime` the
+/// first `limit` candles from it, without it the last `limit` up to `endTime` (default now).
 pub async fn klines(State(state): State<Shared>, Query(params): Params) -> ApiResult<Json<Value>> {
     let market = symbol_param(&state, &params)?;
-    let interval = interval_ms(params.get("interval").map(String::as_str).unwrap_or("1m"))?;
-    let start = time_param(&params, "startTime", 0)?;
-    let end = time_param(&params, "endTime", u64::MAX)?;
-    if start > end {
+    let interval = parse_interval(
+        "interval",
+        params.get("interval").map(String::as_str).unwrap_or("1m"),
+    )?;
+    let start = time_param(&params, "startTime")?;
+    let end = time_param(&params, "endTime")?.unwrap_or_else(now_ms);
+    if start.is_some_and(|start| start > end) {
         return Err(ApiError::field("startTime", "must not be after endTime"));
     }
     let limit = parse_limit(&params, 500, 1000)?;
     let candles = state
-        .link
-        .market_data
-        .with(market.id, |s| {
-            aggregate(&s.minutes, interval, start, end, limit)
-        })
-        .unwrap_or_default();
+        .candles
+        .klines(&market.symbol, interval, start, end, limit)
+        .await
+        .map_err(candle_error)?;
     Ok(Json(Value::Array(
         candles
             .iter()
-            .map(|c| kline_json(&state, market, c, interval))
+            .map(|kline| kline_json(&state, market, kline))
             .collect(),
     )))
 }

@@ -1,18 +1,17 @@
 //! Market data as this edge sees it on the output ring: order books (initialised by a depth
-//! query, then kept by deltas with gap detection), recent trades, one-minute candles from
-//! which tickers and klines are computed.
+//! query, then kept by deltas with gap detection), recent trades, and the candle store
+//! (the feed's [`EmbeddedStore`], rebuilt from the journal at start and fed every live trade).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use pinwheel_engine::config::MarketTable;
+use pinwheel_engine::config::{EngineConfig, MarketTable};
 use pinwheel_engine::message::{BookDelta, Event, EventKind, Side, Trade};
+use pinwheel_feed::{EmbeddedStore, TradeRow};
 
 use crate::link::EngineLink;
-
-/// One-minute candles kept per market (a week).
-const MINUTE_CANDLES: usize = 7 * 24 * 60;
-const MINUTE_MS: u64 = 60_000;
 
 /// A book's aggregated levels: price ticks -> quantity lots.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,52 +110,6 @@ pub struct TradeRecord {
     pub time_ms: u64,
 }
 
-/// One candle in integer units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Candle {
-    /// Start, ms since the epoch.
-    pub open_time_ms: u64,
-    /// Price ticks.
-    pub open: i64,
-    /// Price ticks.
-    pub high: i64,
-    /// Price ticks.
-    pub low: i64,
-    /// Price ticks.
-    pub close: i64,
-    /// Base lots traded.
-    pub volume: i64,
-    /// Sum of price ticks x lots (quote value = this x quote_per_tick_lot).
-    pub tick_lots: i128,
-    /// Number of trades.
-    pub trades: u64,
-}
-
-impl Candle {
-    fn start(open_time_ms: u64, trade: &TradeRecord) -> Self {
-        Self {
-            open_time_ms,
-            open: trade.price,
-            high: trade.price,
-            low: trade.price,
-            close: trade.price,
-            volume: trade.quantity,
-            tick_lots: trade.price as i128 * trade.quantity as i128,
-            trades: 1,
-        }
-    }
-
-    /// Merges a later candle into this one.
-    pub fn merge(&mut self, later: &Candle) {
-        self.high = self.high.max(later.high);
-        self.low = self.low.min(later.low);
-        self.close = later.close;
-        self.volume += later.volume;
-        self.tick_lots += later.tick_lots;
-        self.trades += later.trades;
-    }
-}
-
 /// Per-market state.
 #[derive(Default)]
 pub struct MarketState {
@@ -166,8 +119,6 @@ pub struct MarketState {
     pub ready: bool,
     /// Recent trades, oldest first.
     pub trades: VecDeque<TradeRecord>,
-    /// One-minute candles, oldest first.
-    pub minutes: VecDeque<Candle>,
 }
 
 /// All markets' state.
@@ -175,6 +126,10 @@ pub struct MarketData {
     markets: Vec<Mutex<MarketState>>,
     depth_limit: u32,
     recent_trades: usize,
+    candles: Arc<EmbeddedStore>,
+    /// Highest trade id the journal rebuild applied: the live ring's copies of those trades
+    /// are skipped so no trade is counted twice.
+    rebuilt_trade_id: AtomicU64,
 }
 
 impl MarketData {
@@ -188,7 +143,36 @@ impl MarketData {
                 .collect(),
             depth_limit,
             recent_trades: recent_trades.max(1),
+            candles: Arc::new(EmbeddedStore::for_markets(table)),
+            rebuilt_trade_id: AtomicU64::new(0),
         }
+    }
+
+    /// The candle store live trades go into (klines and tickers without QuestDB, and the
+    /// live kline@/ticker@ streams always).
+    pub fn candles(&self) -> &Arc<EmbeddedStore> {
+        &self.candles
+    }
+
+    /// Fills the candle store from `<data_dir>/journal`, read-only (no writer lock), through
+    /// a fresh engine. Call after attaching to the output ring and before reading it: trades
+    /// the ring repeats are skipped by id. Returns the number of trades applied.
+    pub fn rebuild_candles(&self, data_dir: &Path, engine: &EngineConfig) -> anyhow::Result<u64> {
+        if !data_dir.join(pinwheel_journal::JOURNAL_DIR).is_dir() {
+            return Ok(0);
+        }
+        let table = MarketTable::resolve(engine).map_err(|e| anyhow::anyhow!("markets: {e}"))?;
+        let mut replay =
+            pinwheel_feed::catch_up::JournalCatchUp::new(data_dir, table, engine.capacity.clone());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut highest = 0u64;
+        let applied = replay.run(0, 0, u64::MAX, None, &stop, |trade| {
+            self.candles.apply(trade);
+            highest = highest.max(trade.trade_id);
+            Ok(())
+        })?;
+        self.rebuilt_trade_id.fetch_max(highest, Ordering::Release);
+        Ok(applied)
     }
 
     /// Runs `f` on a market's state; `None` for an unknown market.
@@ -221,9 +205,10 @@ impl MarketData {
                 tracing::warn!(market = delta.market, "book delta gap; re-querying depth");
                 let _ = link.request_depth_init(delta.market, self.depth_limit);
             }
-        } else if event.head.kind == EventKind::Trade as u8 {
+        } else if let Some(row) = TradeRow::from_event(event) {
             let trade: Trade = event.body();
             self.record_trade(&trade, event.head.timestamp_ns / 1_000_000);
+            self.add_candle_trade(&row);
         }
     }
 
@@ -277,7 +262,14 @@ impl MarketData {
         }
     }
 
-    /// Records a public trade.
+    /// Adds a live trade to the candle store unless the journal rebuild already applied it.
+    pub fn add_candle_trade(&self, row: &TradeRow) {
+        if row.trade_id > self.rebuilt_trade_id.load(Ordering::Acquire) {
+            self.candles.apply(row);
+        }
+    }
+
+    /// Records a public trade (for `/trades`).
     pub fn record_trade(&self, trade: &Trade, time_ms: u64) {
         let Some(slot) = self.markets.get(trade.market as usize) else {
             return;
@@ -294,66 +286,7 @@ impl MarketData {
             state.trades.pop_front();
         }
         state.trades.push_back(record);
-        let minute = time_ms / MINUTE_MS * MINUTE_MS;
-        match state.minutes.back_mut() {
-            Some(last) if last.open_time_ms == minute => {
-                last.merge(&Candle::start(minute, &record))
-            }
-            _ => {
-                if state.minutes.len() == MINUTE_CANDLES {
-                    state.minutes.pop_front();
-                }
-                state.minutes.push_back(Candle::start(minute, &record));
-            }
-        }
     }
-}
-
-/// Candle intervals: name -> milliseconds.
-pub const INTERVALS: [(&str, u64); 7] = [
-    ("1m", MINUTE_MS),
-    ("5m", 5 * MINUTE_MS),
-    ("15m", 15 * MINUTE_MS),
-    ("30m", 30 * MINUTE_MS),
-    ("1h", 60 * MINUTE_MS),
-    ("4h", 240 * MINUTE_MS),
-    ("1d", 1440 * MINUTE_MS),
-];
-
-/// Aggregates one-minute candles into `interval_ms` candles within [start, end].
-pub fn klines(
-    minutes: &VecDeque<Candle>,
-    interval_ms: u64,
-    start_ms: u64,
-    end_ms: u64,
-    limit: usize,
-) -> Vec<Candle> {
-    let mut out: Vec<Candle> = Vec::new();
-    for minute in minutes.iter().filter(|c| {
-        c.open_time_ms >= start_ms / interval_ms * interval_ms && c.open_time_ms <= end_ms
-    }) {
-        let bucket = minute.open_time_ms / interval_ms * interval_ms;
-        match out.last_mut() {
-            Some(last) if last.open_time_ms == bucket => last.merge(minute),
-            _ => out.push(Candle {
-                open_time_ms: bucket,
-                ..*minute
-            }),
-        }
-    }
-    let skip = out.len().saturating_sub(limit);
-    out.split_off(skip)
-}
-
-/// The rolling 24 h summary ending at `now_ms` (minute resolution), `None` if no trades.
-pub fn ticker(minutes: &VecDeque<Candle>, now_ms: u64) -> Option<Candle> {
-    let from = now_ms.saturating_sub(1440 * MINUTE_MS);
-    let mut window = minutes.iter().filter(|c| c.open_time_ms + MINUTE_MS > from);
-    let mut total = *window.next()?;
-    for minute in window {
-        total.merge(minute);
-    }
-    Some(total)
 }
 
 #[cfg(test)]
@@ -415,48 +348,37 @@ mod tests {
     }
 
     #[test]
-    fn candles_aggregate_into_klines_and_tickers() {
+    fn live_trades_already_rebuilt_are_not_counted_twice() {
         let table = MarketTable::resolve(&Default::default()).unwrap();
         let data = MarketData::new(&table, 100, 3);
-        let t0 = 1_700_000_000_000 / (5 * MINUTE_MS) * (5 * MINUTE_MS);
-        for (i, (price, qty)) in [(100, 1), (110, 2), (90, 3), (105, 4)].iter().enumerate() {
-            let trade = Trade {
-                trade_id: i as u64 + 1,
-                price: *price,
-                quantity: *qty,
-                ..Default::default()
-            };
-            data.record_trade(&trade, t0 + i as u64 * 2 * MINUTE_MS);
+        let minute = 1_700_000_040_000i64;
+        let row = |trade_id: u64, price: i64| TradeRow {
+            market: 0,
+            taker_side: Side::Buy,
+            trade_id,
+            sequence: trade_id,
+            timestamp_ns: (minute + trade_id as i64) * 1_000_000,
+            price,
+            quantity: 2,
+            maker_order_id: 1,
+            taker_order_id: 2,
+        };
+        // As if the journal rebuild had applied trades 1 and 2 of market 0.
+        data.candles().apply(&row(1, 100));
+        data.candles().apply(&row(2, 110));
+        data.rebuilt_trade_id.store(2, Ordering::Release);
+        let ring_copies = [row(2, 110), row(3, 90)];
+        for trade in &ring_copies {
+            data.add_candle_trade(trade);
         }
-        data.with(0, |state| {
-            assert_eq!(state.trades.len(), 3, "ring buffer keeps the newest 3");
-            assert_eq!(state.trades[0].trade_id, 2);
-            let five = klines(&state.minutes, 5 * MINUTE_MS, 0, u64::MAX, 100);
-            assert_eq!(five.len(), 2);
-            let first = five[0];
-            assert_eq!(
-                (
-                    first.open_time_ms,
-                    first.open,
-                    first.high,
-                    first.low,
-                    first.close,
-                    first.volume
-                ),
-                (t0, 100, 110, 90, 90, 6)
-            );
-            assert_eq!((five[1].open, five[1].volume, five[1].trades), (105, 4, 1));
-            assert_eq!(
-                klines(&state.minutes, 5 * MINUTE_MS, 0, u64::MAX, 1),
-                vec![five[1]]
-            );
-            let day = ticker(&state.minutes, t0 + 10 * MINUTE_MS).unwrap();
-            assert_eq!(
-                (day.open, day.high, day.low, day.close, day.volume, day.trades),
-                (100, 110, 90, 105, 10, 4)
-            );
-            assert!(ticker(&state.minutes, t0 + 3 * 1440 * MINUTE_MS).is_none());
-        })
-        .unwrap();
+        let symbol = &table.markets[0].symbol;
+        let klines = data
+            .candles()
+            .klines(symbol, pinwheel_feed::Interval::M1, None, minute + 10, 5)
+            .unwrap();
+        assert_eq!(klines.len(), 1);
+        let k = klines[0];
+        assert_eq!((k.open, k.high, k.low, k.close), (100, 110, 90, 90));
+        assert_eq!((k.volume, k.trades), (6, 3));
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pinwheel_engine::config::MarketTable;
+use pinwheel_feed::{CandleSource, FeedConfig, QuestDbCandles};
 
 use crate::auth::{load_or_create_secret, Tokens};
 use crate::config::{Durability, EdgeConfig};
@@ -92,9 +93,16 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
         .depth_levels
         .clamp(1, u32::MAX as usize) as u32;
     let market_data = Arc::new(MarketData::new(&table, depth_limit, config.recent_trades));
+    // After attaching to the output ring, before reading it: nothing falls between the two.
+    let rebuilt = market_data
+        .rebuild_candles(&config.data_dir, &config.engine)
+        .context("rebuilding candles from the journal")?;
+    tracing::info!(trades = rebuilt, "candles rebuilt from the journal");
+    let candles = candle_source(&config, &market_data)?;
     let link = EngineLink::new(Box::new(input), config.request_timeout, market_data);
     let reader = link.start_reader(Box::new(output), durable);
     let state = Arc::new(AppState {
+        candles,
         user_limits: RateLimiter::new(config.rate_limit_per_user),
         ip_limits: RateLimiter::new(config.rate_limit_per_ip),
         api_keys: Mutex::new(HashMap::new()),
@@ -106,6 +114,17 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
         config,
     });
     Ok((state, reader))
+}
+
+/// QuestDB when configured (the feed ships the trades there), else the embedded store.
+fn candle_source(config: &EdgeConfig, market_data: &MarketData) -> anyhow::Result<CandleSource> {
+    match &config.questdb {
+        Some(url) => Ok(CandleSource::QuestDb(
+            QuestDbCandles::new(url, &FeedConfig::default().table)
+                .map_err(|e| anyhow::anyhow!("edge.questdb {url:?}: {e}"))?,
+        )),
+        None => Ok(CandleSource::Embedded(market_data.candles().clone())),
+    }
 }
 
 /// Beats the edge's heartbeat from a plain thread, so a busy tokio runtime can never make the

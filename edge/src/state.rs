@@ -42,6 +42,9 @@ pub struct AppState {
     pub api_keys: Mutex<HashMap<[u8; 16], KnownKey>>,
     /// Request counters and latencies.
     pub metrics: Metrics,
+    /// Where `/klines` and `/tickers` come from: QuestDB when configured, else the
+    /// embedded store the output reader feeds.
+    pub candles: pinwheel_feed::CandleSource,
     /// The engine's counters in `<run_dir>/counters`, mapped on first use.
     pub engine_counters: Mutex<Option<pinwheel_engine::shared_counters::SharedCounters>>,
 }
@@ -70,6 +73,11 @@ impl AppState {
             &self.table.assets[market.base as usize],
             &self.table.assets[market.quote as usize],
         )
+    }
+
+    /// How one market's integer candle values print as decimal text.
+    pub fn units(&self, market: &MarketSpec) -> pinwheel_feed::MarketUnits {
+        pinwheel_feed::MarketUnits::of(&self.table, market)
     }
 
     /// A market by id (ids come from the engine, so they exist).

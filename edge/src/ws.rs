@@ -12,13 +12,14 @@ use pinwheel_engine::config::MarketSpec;
 use pinwheel_engine::message::{
     BookDelta, EventKind, Fill, OrderUpdate, Side, Trade, FLAG_QUERY_ANSWER,
 };
+use pinwheel_feed::Interval;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api_public::{depth_json, interval_ms, kline_json, query_depth, ticker_json};
+use crate::api_public::{depth_json, kline_json, parse_interval, query_depth, ticker_json};
 use crate::auth::ApiKeyText;
 use crate::error::ApiError;
-use crate::market_data::{klines, DepthSnapshot};
+use crate::market_data::DepthSnapshot;
 use crate::owners::Published;
 use crate::state::{AppState, Shared};
 use crate::translate::{fill_json, order_json};
@@ -40,7 +41,7 @@ pub enum Stream {
     /// 24 h ticker after each trade.
     Ticker(u32),
     /// Current candle of an interval after each trade.
-    Kline(u32, u64),
+    Kline(u32, Interval),
     /// The user's order updates.
     Orders,
     /// The user's fills in one market.
@@ -65,7 +66,7 @@ pub fn parse_stream(state: &AppState, name: &str) -> Result<Stream, ApiError> {
         ("trade", None) => Ok(Stream::Trade(market)),
         ("ticker", None) => Ok(Stream::Ticker(market)),
         ("fills", None) => Ok(Stream::Fills(market)),
-        ("kline", Some(interval)) => Ok(Stream::Kline(market, interval_ms(interval)?)),
+        ("kline", Some(interval)) => Ok(Stream::Kline(market, parse_interval("params", interval)?)),
         ("kline", None) => Err(ApiError::field(
             "params",
             "kline streams are kline@SYMBOL:INTERVAL",
@@ -90,14 +91,7 @@ fn stream_name(state: &AppState, stream: &Stream) -> String {
         Stream::Ticker(m) => format!("ticker@{}", symbol(m)),
         Stream::Fills(m) => format!("fills@{}", symbol(m)),
         Stream::Orders => "orders".into(),
-        Stream::Kline(m, ms) => {
-            let name = crate::market_data::INTERVALS
-                .iter()
-                .find(|(_, v)| v == ms)
-                .map(|(n, _)| *n)
-                .unwrap_or("1m");
-            format!("kline@{}:{name}", symbol(m))
-        }
+        Stream::Kline(m, interval) => format!("kline@{}:{interval}", symbol(m)),
     }
 }
 
@@ -447,23 +441,19 @@ impl Session {
     ) -> Value {
         let time_ms = time_ns / 1_000_000;
         let (base, quote) = self.state.assets_of(market);
+        // The output reader put this trade into the store before publishing it.
+        let store = self.state.link.market_data.candles();
+        let at = time_ms as i64;
         match stream {
-            Stream::Ticker(_) => ticker_json(&self.state, market),
-            Stream::Kline(_, interval) => {
-                let start = time_ms / interval * interval;
-                let candle = self
-                    .state
-                    .link
-                    .market_data
-                    .with(market.id, |s| {
-                        klines(&s.minutes, *interval, start, u64::MAX, 1)
-                    })
-                    .unwrap_or_default();
-                candle
-                    .first()
-                    .map(|c| kline_json(&self.state, market, c, *interval))
-                    .unwrap_or(Value::Null)
-            }
+            Stream::Ticker(_) => store
+                .ticker_24h(&market.symbol, at)
+                .map(|day| ticker_json(&self.state, market, &day))
+                .unwrap_or(Value::Null),
+            Stream::Kline(_, interval) => store
+                .klines(&market.symbol, *interval, Some(interval.align(at)), at, 1)
+                .ok()
+                .and_then(|klines| klines.first().map(|k| kline_json(&self.state, market, k)))
+                .unwrap_or(Value::Null),
             _ => json!({
                 "tradeId": trade.trade_id,
                 "symbol": market.symbol,

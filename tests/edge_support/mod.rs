@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 /// Engine plus edges on their own run and data directories; stopped on drop.
 pub struct Exchange {
     pub dir: PathBuf,
+    durability: String,
     engine: Child,
     edges: Vec<Child>,
     pub ports: Vec<u16>,
@@ -25,6 +26,17 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+fn common_args(command: &mut Command, dir: &std::path::Path, durability: &str) {
+    command
+        .arg("--run-dir")
+        .arg(dir.join("run"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--wait", "backoff", "--durability", durability])
+        .env("PINWHEEL_LOG", "warn")
+        .stdin(Stdio::null());
 }
 
 fn binary() -> &'static str {
@@ -47,42 +59,44 @@ impl Exchange {
         let dir = std::env::temp_dir().join(format!("pinwheel-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let common = |command: &mut Command| {
-            command
-                .arg("--run-dir")
-                .arg(dir.join("run"))
-                .arg("--data-dir")
-                .arg(dir.join("data"))
-                .args(["--wait", "backoff", "--durability", durability])
-                .env("PINWHEEL_LOG", "warn")
-                .stdin(Stdio::null());
-        };
         let mut engine = Command::new(binary());
         engine.arg("engine");
-        common(&mut engine);
+        common_args(&mut engine, &dir, durability);
         let engine = engine.spawn().expect("spawn pinwheel engine");
         let mut exchange = Exchange {
             dir: dir.clone(),
+            durability: durability.to_string(),
             engine,
             edges: Vec::new(),
             ports: Vec::new(),
         };
         for _ in 0..edges {
-            let port = free_port();
-            let mut edge = Command::new(binary());
-            edge.arg("edge")
-                .args(["--port", &port.to_string()])
-                .args(extra_edge_args);
-            common(&mut edge);
-            exchange
-                .edges
-                .push(edge.spawn().expect("spawn pinwheel edge"));
-            exchange.ports.push(port);
+            exchange.spawn_edge(extra_edge_args);
         }
         for port in exchange.ports.clone() {
             exchange.wait_healthy(port).await;
         }
         exchange
+    }
+
+    fn spawn_edge(&mut self, extra_edge_args: &[&str]) -> u16 {
+        let port = free_port();
+        let mut edge = Command::new(binary());
+        edge.arg("edge")
+            .args(["--port", &port.to_string()])
+            .args(extra_edge_args);
+        common_args(&mut edge, &self.dir, &self.durability);
+        self.edges.push(edge.spawn().expect("spawn pinwheel edge"));
+        self.ports.push(port);
+        port
+    }
+
+    /// Starts one more edge on the same directories (after trading, say) and waits until it
+    /// answers /healthz; returns its index.
+    pub async fn add_edge(&mut self, extra_edge_args: &[&str]) -> usize {
+        let port = self.spawn_edge(extra_edge_args);
+        self.wait_healthy(port).await;
+        self.ports.len() - 1
     }
 
     async fn wait_healthy(&mut self, port: u16) {
