@@ -306,7 +306,7 @@ async fn bad_requests_get_the_right_error_and_change_nothing() {
         body.to_string()
     };
     let huge = "9".repeat(40);
-    let big_body = format!("{{\"market\":\"{}\"}}", "x".repeat(64 * 1024));
+    let big_body = format!("{{\"market\":\"{}\"}}", "x".repeat(20 * 1024));
     let a = Some(alice.token.as_str());
     type Case<'a> = (
         &'a str,

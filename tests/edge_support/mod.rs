@@ -201,16 +201,30 @@ pub async fn send(
     body: Option<String>,
 ) -> Answer {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = client.request(method, url).timeout(Duration::from_secs(10));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body);
-    }
-    let response = request.send().await.expect("the edge answers");
+    let build = || {
+        let mut request = client
+            .request(method.clone(), url)
+            .timeout(Duration::from_secs(10));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = &body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        request
+    };
+    // An edge answers an oversized body with 413 before reading it and then closes the
+    // connection; the kernel may reset it while the client is still writing, so the client
+    // can lose the answer. Only a request rejected unread can meet that: send it again.
+    let response = match build().send().await {
+        Ok(response) => response,
+        Err(error) if error.is_request() || error.is_body() => {
+            build().send().await.expect("the edge answers")
+        }
+        Err(error) => panic!("the edge answers: {error}"),
+    };
     let status = response.status().as_u16();
     let retry_after = response
         .headers()

@@ -77,7 +77,7 @@ export function setupChart(app: App): void {
     });
     const seconds = INTERVALS.find(([name]) => name === interval)?.[1] ?? 60;
     const endTime = Date.now();
-    const path = `/klines${query({ symbol: market.symbol, interval, startTime: endTime - HISTORY_CANDLES * seconds * 1000, endTime })}`;
+    const path = `/klines${query({ symbol: market.symbol, interval, startTime: endTime - (HISTORY_CANDLES - 1) * seconds * 1000, endTime })}`;
     const requested = interval;
     void request<unknown>('GET', path)
       .then((data) => {
