@@ -1,64 +1,10 @@
-//! A counting global allocator: benchmarks report allocations per operation.
-//!
-//! Every call goes to the system allocator; a thread-local switch decides whether this
-//! thread's allocations are counted, so only the measured loop is. This crate installs it
-//! as the global allocator of whatever binary links the benches.
+//! The counting allocator, installed as the global allocator of whatever binary links the
+//! benches, so benchmarks report allocations per operation.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-/// The allocator: the system's, plus a per-thread count.
-pub struct CountingAllocator;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    // `try_with`: the thread-locals may be gone while a thread shuts down.
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only
-// const-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+pub use pinwheel_engine::alloc_count::{count_allocations, CountingAllocator};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// Runs `work` with this thread's allocations counted; returns its result and the count.
-pub fn count_allocations<T>(work: impl FnOnce() -> T) -> (T, u64) {
-    ALLOCATIONS.with(|count| count.set(0));
-    COUNTING.with(|counting| counting.set(true));
-    let result = work();
-    COUNTING.with(|counting| counting.set(false));
-    (result, ALLOCATIONS.with(|count| count.replace(0)))
-}
 
 #[cfg(test)]
 mod tests {
@@ -72,6 +18,10 @@ mod tests {
         assert_eq!(some, 1);
         drop(vector);
         let _outside = std::hint::black_box(vec![0u8; 8]);
-        assert_eq!(ALLOCATIONS.with(|count| count.get()), 0);
+        let (_, after) = count_allocations(|| ());
+        assert_eq!(
+            after, 0,
+            "allocations outside the counted work are not counted"
+        );
     }
 }

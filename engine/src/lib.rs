@@ -7,6 +7,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod accounts;
+pub mod alloc_count;
 mod amend;
 pub mod arena;
 pub mod book;

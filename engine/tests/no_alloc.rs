@@ -4,52 +4,10 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use common::*;
+use pinwheel_engine::alloc_count::{count_allocations, CountingAllocator};
 use pinwheel_engine::message::{Event, EventKind};
 use pinwheel_engine::{Counters, Engine, EventSink};
-
-struct CountingAllocator;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    // `try_with`: the thread-locals may be gone while a thread shuts down.
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only
-// const-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as ours, passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -105,19 +63,15 @@ fn applying_commands_after_warm_up_allocates_nothing() {
         engine.apply_counted(command, &mut tally, &counters);
     }
     let before = (tally.trades, tally.rejects, tally.depth_levels);
-    COUNTING.with(|counting| counting.set(true));
     // Control: the counter does see an allocation on this thread.
-    drop(std::hint::black_box(Vec::<u64>::with_capacity(4)));
-    assert_eq!(
-        ALLOCATIONS.with(|count| count.replace(0)),
-        1,
-        "the counting allocator is not counting"
-    );
-    for command in measured {
-        engine.apply_counted(command, &mut tally, &counters);
-    }
-    COUNTING.with(|counting| counting.set(false));
-    let allocations = ALLOCATIONS.with(|count| count.get());
+    let (_, control) =
+        count_allocations(|| drop(std::hint::black_box(Vec::<u64>::with_capacity(4))));
+    assert_eq!(control, 1, "the counting allocator is not counting");
+    let ((), allocations) = count_allocations(|| {
+        for command in measured {
+            engine.apply_counted(command, &mut tally, &counters);
+        }
+    });
     assert_eq!(
         allocations, 0,
         "the engine allocated {allocations} times after warm-up"
