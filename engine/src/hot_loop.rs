@@ -116,8 +116,7 @@ impl Stamper {
             .map_or(0, |d| d.as_nanos() as u64);
         self.last_timestamp_ns = self.last_timestamp_ns.max(now);
         command.head.timestamp_ns = self.last_timestamp_ns;
-        let is_query = CommandKind::from_u8(command.head.kind).is_some_and(CommandKind::is_query);
-        if is_query {
+        if !is_journaled(command.head.kind) {
             // A query reads the state left by the last journaled command; an edge in sync
             // durability releases its answer once that sequence is durable.
             command.head.sequence = self.next_sequence - 1;

@@ -64,6 +64,15 @@ fn config(dir: &Path) -> HotLoopConfig {
     config
 }
 
+/// Attaches as an edge would: an input ring of its own, and the output ring from its end.
+fn connect(config: &HotLoopConfig) -> (InputProducer, BroadcastReader) {
+    let producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
+    let mut reader =
+        BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, ATTACH).unwrap();
+    reader.skip_to_latest();
+    (producer, reader)
+}
+
 /// Sends one command and collects its events up to and including `Done` (bounded wait).
 fn call(
     producer: &mut InputProducer,
@@ -148,11 +157,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     let dir = temp_dir("round-trip");
     let config = config(&dir);
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
-    let mut reader =
-        BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
-            .unwrap();
-    reader.skip_to_latest();
+    let (mut producer, mut reader) = connect(&config);
 
     let alice = call(&mut producer, &mut reader, 1, create_user("alice"));
     let alice_id = alice[0].body::<UserCreated>().user_id;
@@ -210,11 +215,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
 
     // A restarted engine continues the sequence where the journal ends.
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
-    let mut reader =
-        BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
-            .unwrap();
-    reader.skip_to_latest();
+    let (mut producer, mut reader) = connect(&config);
     let after = call(&mut producer, &mut reader, 7, deposit(alice_id, 0, 5));
     assert_eq!(after.last().unwrap().head.sequence, done_sequence + 1);
     // The last journaled command is a rejected one: the next start must stamp past it.
@@ -226,11 +227,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     engine.stop();
 
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
-    let mut reader =
-        BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
-            .unwrap();
-    reader.skip_to_latest();
+    let (mut producer, mut reader) = connect(&config);
     let last = call(&mut producer, &mut reader, 9, deposit(alice_id, 0, 5));
     assert_eq!(last.last().unwrap().head.sequence, done_sequence + 3);
     drop(producer);
@@ -246,11 +243,7 @@ fn queries_are_answered_but_not_journaled() {
     let dir = temp_dir("queries");
     let config = config(&dir);
     let engine = Running::start(&config);
-    let mut producer = InputProducer::attach(&config.run_dir, ATTACH).unwrap();
-    let mut reader =
-        BroadcastReader::attach_waiting(&output_path(&config.run_dir), 0, Duration::from_secs(10))
-            .unwrap();
-    reader.skip_to_latest();
+    let (mut producer, mut reader) = connect(&config);
     call(&mut producer, &mut reader, 1, create_user("carol"));
     let lookup = Command::new(
         CommandKind::QueryUser as u8,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{create_user, deposit, random_trading_command, Rng};
-use pinwheel_engine::config::{AssetConfig, EngineConfig, MarketConfig, MarketTable};
+use pinwheel_engine::config::{EngineConfig, MarketTable};
 use pinwheel_engine::follower::{follow, take_snapshot, FollowConfig};
 use pinwheel_engine::message::{Command, CommandKind};
 use pinwheel_engine::recovery::{journal_dir, recover, replay_into, snapshot_dir, DiscardEvents};
@@ -25,38 +25,13 @@ const USERS: u64 = 3;
 /// Small segments, so every run spans several segment files.
 const SEGMENT_SIZE: u64 = 64 * 1024;
 
-/// The markets of `common::table()`, as the configuration `recover` and `follow` take.
+/// The markets of `common::table()` with the tests' small capacities, as `recover` and
+/// `follow` take them.
 fn engine_config() -> EngineConfig {
-    let asset = |name: &str, decimals| AssetConfig {
-        name: name.into(),
-        decimals,
-    };
-    let market = |base: &str, tick: &str, lot: &str, min: &str, maker, taker| MarketConfig {
-        symbol: format!("{base}-USD"),
-        base: base.into(),
-        quote: "USD".into(),
-        tick_size: tick.into(),
-        lot_size: lot.into(),
-        min_quantity: min.into(),
-        maker_fee_bps: maker,
-        taker_fee_bps: taker,
-    };
-    let config = EngineConfig {
-        assets: vec![
-            asset("USD", 2),
-            asset("BTC", 4),
-            asset("ETH", 4),
-            asset("SOL", 4),
-        ],
-        markets: vec![
-            market("BTC", "1", "0.01", "0.01", 10, 20),
-            market("ETH", "1", "0.01", "0.05", 0, 30),
-            market("SOL", "0.5", "0.1", "0.1", 25, 50),
-        ],
+    EngineConfig {
         capacity: common::capacity(),
-    };
-    assert_eq!(MarketTable::resolve(&config).unwrap(), common::table());
-    config
+        ..common::engine_config()
+    }
 }
 
 fn fresh_engine() -> Engine {

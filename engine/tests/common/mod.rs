@@ -7,7 +7,8 @@ use pinwheel_engine::message::*;
 /// USD (2 decimals), BTC, ETH, SOL (4 decimals). BTC-USD and ETH-USD have 100 base units
 /// per lot and quote_per_tick_lot 1; SOL-USD has tick 0.5 and lot 0.1, so 1000 base units
 /// per lot and quote_per_tick_lot 5. Fees are large enough to be non-zero on both sides.
-pub fn table() -> MarketTable {
+/// The configuration behind [`table`], for code that takes an `EngineConfig` (recovery, follower).
+pub fn engine_config() -> EngineConfig {
     let asset = |name: &str, decimals| AssetConfig {
         name: name.into(),
         decimals,
@@ -37,7 +38,12 @@ pub fn table() -> MarketTable {
         ],
         capacity: Capacity::default(),
     };
-    MarketTable::resolve(&config).unwrap()
+    config
+}
+
+/// The markets of [`engine_config`], resolved.
+pub fn table() -> MarketTable {
+    MarketTable::resolve(&engine_config()).unwrap()
 }
 
 pub fn capacity() -> Capacity {
