@@ -24,7 +24,7 @@ pub fn engine_config() -> EngineConfig {
             maker_fee_bps: maker,
             taker_fee_bps: taker,
         };
-    let config = EngineConfig {
+    EngineConfig {
         assets: vec![
             asset("USD", 2),
             asset("BTC", 4),
@@ -37,8 +37,7 @@ pub fn engine_config() -> EngineConfig {
             market("SOL", "0.5", "0.1", "0.1", 25, 50),
         ],
         capacity: Capacity::default(),
-    };
-    config
+    }
 }
 
 /// The markets of [`engine_config`], resolved.
