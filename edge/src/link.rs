@@ -76,7 +76,7 @@ pub struct LinkCounters {
 
 enum Pending {
     /// A client's request: events so far, and where to send them on `Done`.
-    Reply(Vec<Event>, oneshot::Sender<Vec<Event>>),
+    Reply(Vec<Event>, oneshot::Sender<Result<Vec<Event>, ApiError>>),
     /// The edge's own depth query for a market; applied by the reader thread itself, in order.
     DepthInit(Vec<Event>, u32),
 }
@@ -148,17 +148,20 @@ impl EngineLink {
         let (sender, receiver) = oneshot::channel();
         let request_id = self.submit(&command, Pending::Reply(Vec::new(), sender))?;
         match tokio::time::timeout(self.timeout, receiver).await {
-            Ok(Ok(events)) => Ok(events),
+            Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err(ApiError::unavailable(
                 "ENGINE_UNAVAILABLE",
-                "the answer was lost (the edge fell behind the engine); query the order to see its state",
+                "the edge stopped before the engine answered; query the order to see its state",
             )),
             Err(_) => {
                 self.lock_pending().remove(&request_id);
                 self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
                 Err(ApiError::unavailable(
                     "TIMEOUT",
-                    format!("the engine did not answer within {} ms", self.timeout.as_millis()),
+                    format!(
+                        "the engine did not answer within {} ms",
+                        self.timeout.as_millis()
+                    ),
                 ))
             }
         }
@@ -211,11 +214,17 @@ impl EngineLink {
     }
 
     /// Beats the edge's heartbeat (re-attaching if the engine reclaimed the ring); called
-    /// every few hundred ms.
+    /// every few hundred ms. Fails the waiting requests at once if the engine has stopped.
     pub fn heartbeat(&self) {
         let mut input = self.input.lock().expect("input ring lock");
         if input.ensure_attached() {
             input.heartbeat();
+        }
+        if !input.engine_alive() {
+            self.fail_waiting(
+                "ENGINE_UNAVAILABLE",
+                "the engine stopped before it answered; the command may or may not have been applied: query the order to see its state",
+            );
         }
         let current = input.edge_id();
         let previous = self.edge_id.swap(current, Ordering::Relaxed);
@@ -290,7 +299,7 @@ impl EngineLink {
         match pending.remove(&request_id).expect("entry is present") {
             Pending::Reply(events, sender) => {
                 // The requester may have timed out and gone; nothing to do then.
-                let _ = sender.send(events);
+                let _ = sender.send(Ok(events));
             }
             Pending::DepthInit(events, market) => {
                 drop(pending);
@@ -306,10 +315,23 @@ impl EngineLink {
             edge = self.edge_id(),
             "output reader was lapped; failing waiting requests and re-querying books"
         );
-        // Dropping the senders wakes every waiting requester with an error; depth
-        // queries in flight are re-sent by `invalidate_all`.
-        self.lock_pending().clear();
+        // Depth queries in flight are re-sent by `invalidate_all`.
+        self.fail_waiting(
+            "ENGINE_UNAVAILABLE",
+            "the answer was lost (the edge fell behind the engine); query the order to see its state",
+        );
         self.market_data.invalidate_all(self);
+    }
+
+    /// Answers every waiting request with a 503 `code` now, rather than at its time bound.
+    fn fail_waiting(&self, code: &'static str, message: &str) {
+        let failed: Vec<Pending> = self.lock_pending().drain().map(|(_, p)| p).collect();
+        for pending in failed {
+            if let Pending::Reply(_, sender) = pending {
+                // The requester may have timed out and gone; nothing to do then.
+                let _ = sender.send(Err(ApiError::unavailable(code, message)));
+            }
+        }
     }
 }
 

@@ -226,6 +226,34 @@ async fn a_stopped_engine_is_refused_at_once() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_when_the_engine_stops_fails_before_its_time_bound() {
+    let mut fixture = Fixture::new("in-flight", None);
+    fixture.link.request(place(100), 1).await.unwrap();
+    fixture.stop_engine();
+    // The heartbeat is still fresh, so the command enters the ring and waits for an answer
+    // that will never come.
+    let link = fixture.link.clone();
+    let started = Instant::now();
+    let request = tokio::spawn(async move { link.request(place(101), 1).await });
+    while !request.is_finished() && started.elapsed() < Duration::from_secs(3) {
+        fixture.link.heartbeat();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let error = request.await.unwrap().unwrap_err();
+    assert_eq!(
+        (error.status.as_u16(), error.code),
+        (503, "ENGINE_UNAVAILABLE"),
+        "{}",
+        error.message
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "failed when the engine's heartbeat went stale ({:?}), not at the 1.5 s time bound",
+        started.elapsed()
+    );
+}
+
 struct Manual(Arc<AtomicU64>);
 
 impl DurableSource for Manual {
