@@ -29,6 +29,24 @@ async fn subscribe(
     socket
 }
 
+/// The reading client may trail the sender by at most this many trades: far less than the
+/// edge's fan-out buffer (32768), so only a client that stops reading can ever be cut off,
+/// however slow the machine; far more than the stalled client's queue, so that one is.
+const READER_WINDOW: u64 = 2_000;
+
+/// Waits (bounded) until the reading client is within [`READER_WINDOW`] of `sent`.
+async fn keep_within_reach(received: &AtomicU64, sent: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while received.load(Ordering::Relaxed) + READER_WINDOW < sent {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reading client stopped receiving at {} of {sent}",
+            received.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_closed_and_others_are_unaffected() {
     let state = support::state_without_engine(16);
@@ -66,7 +84,7 @@ async fn a_client_that_stops_reading_is_closed_and_others_are_unaffected() {
             owner: 0,
         });
         if i % 500 == 499 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            keep_within_reach(&received, i + 1).await;
         }
     }
 
