@@ -1,5 +1,5 @@
-//! `pinwheel up --demo`: demo users with balances, and the market maker quoting every market,
-//! so a newcomer sees a live book at once.
+//! `pinwheel up --demo`: demo users with balances, and the market maker quoting every market
+//! with its taker trading against the quotes, so a newcomer sees a live book and trades at once.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -69,6 +69,10 @@ pub fn prepare(
         "5",
         "--seed",
         "7",
+        // A second account trades against the quotes, so the chart, tickers and recent
+        // trades move too.
+        "--taker-rate",
+        "1",
     ]
     .map(String::from);
     let _ = shared; // the market maker only talks to the public API
@@ -76,7 +80,7 @@ pub fn prepare(
     maker.start(exe)?;
     children.push(maker);
     println!(
-        "Demo: users {} with password {DEMO_PASSWORD:?}; the market maker is quoting {}.",
+        "Demo: users {} with password {DEMO_PASSWORD:?}; the market maker is quoting {} and a taker trades about once a second in each.",
         DEMO_USERS.join(", "),
         markets.join(", ")
     );

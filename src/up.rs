@@ -23,7 +23,7 @@ pub struct UpArgs {
     /// Port of the first edge (the others take the next ports).
     #[arg(long)]
     pub port: Option<u16>,
-    /// Create demo users with balances and run the market maker.
+    /// Create demo users with balances and run the market maker with its taker.
     #[arg(long)]
     pub demo: bool,
     /// QuestDB HTTP address for trades and candles (default: the embedded store).

@@ -1050,3 +1050,93 @@ async fn an_edge_started_after_trading_rebuilds_candles_from_the_journal() {
     .body;
     assert_eq!(rest[0], live, "the stream and /klines agree");
 }
+
+/// `/trades` for `symbol` and each trader's `/fills`, as one comparable value.
+async fn history_of(base: &str, symbol: &str, traders: &[&Trader]) -> Value {
+    let trades = send(
+        &traders[0].client,
+        "GET",
+        &format!("{base}/api/v1/trades?symbol={symbol}&limit=100"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(trades.status, 200, "{}", trades.body);
+    let mut fills = Vec::new();
+    for trader in traders {
+        fills.push(trader.ok("GET", "/fills?limit=100", None).await);
+    }
+    json!({ "trades": trades.body, "fills": fills })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_and_trades_survive_an_edge_restart() {
+    // Sync durability: once a trade is answered, its command is in the journal.
+    let mut exchange = Exchange::start_with("history-restart", 1, &[], "sync").await;
+    let seller = Trader::signup(&exchange.url(0), "seller").await;
+    let buyer = Trader::signup(&exchange.url(0), "buyer").await;
+    seller.deposit("BTC", "1").await;
+    buyer.deposit("USD", "100000").await;
+    let ask = seller.limit(BTC, "sell", "30000", "0.5").await;
+    let first = buyer.limit(BTC, "buy", "30000", "0.2").await;
+    let second = buyer.limit(BTC, "buy", "30000.5", "0.1").await;
+    assert_eq!(
+        (&first["status"], &second["status"]),
+        (&json!("FILLED"), &json!("FILLED"))
+    );
+
+    let before = history_of(&exchange.url(0), BTC, &[&seller, &buyer]).await;
+    let seller_fills = before["fills"][0].as_array().unwrap();
+    let buyer_fills = before["fills"][1].as_array().unwrap();
+    assert_eq!((seller_fills.len(), buyer_fills.len()), (2, 2), "{before}");
+    // Each user sees only their own side, newest first, with the maker/taker fees.
+    assert_eq!(buyer_fills[0]["orderId"], second["orderId"]);
+    assert_eq!(buyer_fills[1]["orderId"], first["orderId"]);
+    for fill in seller_fills {
+        assert_eq!(fill["orderId"], ask["orderId"]);
+        assert_eq!(
+            (&fill["side"], &fill["isMaker"]),
+            (&json!("sell"), &json!(true))
+        );
+        assert_eq!(
+            fill["price"], "30000",
+            "a trade is at the resting order's price"
+        );
+    }
+    assert_eq!(
+        (
+            &buyer_fills[1]["side"],
+            &buyer_fills[1]["quantity"],
+            &buyer_fills[1]["fee"]
+        ),
+        (&json!("buy"), &json!("0.2"), &json!("0.0004")),
+        "taker fee 20 bps of the 0.2 BTC received"
+    );
+    assert_eq!(
+        (
+            &seller_fills[1]["quantity"],
+            &seller_fills[1]["fee"],
+            &seller_fills[1]["feeAsset"]
+        ),
+        (&json!("0.2"), &json!("6"), &json!("USD")),
+        "maker fee 10 bps of the 6000 USD received"
+    );
+    assert_eq!(before["trades"].as_array().unwrap().len(), 2, "{before}");
+
+    exchange.restart_edge(0, &[]).await;
+    // The traders' tokens still work: the secret is on disk.
+    let after = history_of(&exchange.url(0), BTC, &[&seller, &buyer]).await;
+    assert_eq!(
+        after, before,
+        "the restarted edge rebuilt /trades and /fills"
+    );
+
+    // A live trade after the restart is added once, on top of the rebuilt history.
+    let third = buyer.limit(BTC, "buy", "30000", "0.1").await;
+    assert_eq!(third["status"], "FILLED");
+    let later = history_of(&exchange.url(0), BTC, &[&seller, &buyer]).await;
+    assert_eq!(later["trades"].as_array().unwrap().len(), 3, "{later}");
+    assert_eq!(later["fills"][0].as_array().unwrap().len(), 3, "{later}");
+    assert_eq!(later["fills"][1][0]["orderId"], third["orderId"]);
+    assert_eq!(later["fills"][1].as_array().unwrap().len(), 3, "{later}");
+}

@@ -1,7 +1,8 @@
 //! The market maker against a real `pinwheel up`: after a few seconds every market has at
 //! least N levels on both sides; it survives an edge restart (reconnects, re-syncs, keeps
 //! quoting); its inventory stays within its bound while a taker sells into its bids; and
-//! on SIGTERM it cancels its orders and exits.
+//! on SIGTERM it cancels its orders and exits. `pinwheel up --demo` runs it with its taker:
+//! every market trades within seconds while the taker's position stays bounded.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -342,5 +343,120 @@ fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventor
         Vec::<u64>::new(),
         "orders left after exit"
     );
+    up.stop(Duration::from_secs(20));
+}
+
+/// A decimal string as an integer of 10^-8 (every default asset has at most 8 decimals).
+fn units(text: &str) -> i64 {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let (sign, whole) = match whole.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, whole),
+    };
+    let fraction = format!("{fraction:0<8}");
+    assert!(fraction.len() == 8, "{text} has more than 8 decimals");
+    sign * (whole.parse::<i64>().unwrap() * 100_000_000 + fraction.parse::<i64>().unwrap())
+}
+
+/// The demo taker's traded position in `symbol`, units of 10^-8 base, from its fills.
+fn traded_position(edge: &Edge, token: &str, symbol: &str) -> i64 {
+    let fills = edge
+        .get(
+            &format!("/api/v1/fills?market={symbol}&limit=1000"),
+            Some(token),
+        )
+        .unwrap_or(json!([]));
+    fills
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let quantity = units(f["quantity"].as_str().unwrap());
+            if f["side"] == "buy" {
+                quantity
+            } else {
+                -quantity
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn the_demo_taker_makes_every_market_trade_and_keeps_its_position_bounded() {
+    let scratch = Scratch::new("demo-taker");
+    let port = free_port();
+    let data = scratch.0.join("data");
+    let run = scratch.0.join("run");
+    let mut up = Running::start(&[
+        "up",
+        "--demo",
+        "--port",
+        &port.to_string(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--wait",
+        "backoff",
+    ]);
+    let edge = Edge {
+        base: format!("http://127.0.0.1:{port}"),
+        http: client(),
+    };
+    wait_until(Duration::from_secs(60), "the edge to answer", || {
+        edge.get("/api/v1/markets", None).is_some()
+    });
+    // symbol -> minimum quantity in 10^-8 units.
+    let markets: Vec<(String, i64)> = edge
+        .get("/api/v1/markets", None)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let symbol = m["symbol"].as_str().unwrap().to_string();
+            (symbol, units(m["minQuantity"].as_str().unwrap()))
+        })
+        .collect();
+    let traded = |symbol: &str| {
+        let trades = edge.get(&format!("/api/v1/trades?symbol={symbol}&limit=5"), None);
+        let klines = edge.get(
+            &format!("/api/v1/klines?symbol={symbol}&interval=1m&limit=5"),
+            None,
+        );
+        let has_trades = trades.is_some_and(|t| t.as_array().is_some_and(|a| !a.is_empty()));
+        let has_klines = klines.is_some_and(|k| {
+            k.as_array()
+                .is_some_and(|rows| rows.iter().any(|r| r["trades"] != 0))
+        });
+        has_trades && has_klines
+    };
+    wait_until(
+        Duration::from_secs(90),
+        "trades and klines in every market",
+        || markets.iter().all(|(symbol, _)| traded(symbol)),
+    );
+
+    // The taker is the mm's account plus "-taker", with the mm's default password.
+    let body = json!({"username": "market-maker-taker", "password": "market-maker-password"});
+    let (status, answer) = edge.post("/api/v1/signin", None, body);
+    assert_eq!(status, 200, "the taker account exists: {answer}");
+    let token = answer["token"].as_str().unwrap().to_string();
+    // Its balance-based position is held within 13 minimums; fills also count the fees
+    // it paid on buys (a fraction of a minimum in a test this short).
+    let mut moved = false;
+    for _ in 0..20 {
+        for (symbol, minimum) in &markets {
+            let position = traded_position(&edge, &token, symbol);
+            moved |= position != 0;
+            assert!(
+                position.abs() <= 14 * minimum,
+                "{symbol}: taker position {position} x 1e-8, minimum {minimum}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(moved, "the taker holds a position at some point");
+    assert!(up.alive(), "up is still running");
     up.stop(Duration::from_secs(20));
 }

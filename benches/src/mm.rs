@@ -8,6 +8,7 @@ mod api;
 mod ladder;
 mod price;
 mod stream;
+mod taker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ pub use api::{Api, Credential, HttpError, MarketInfo, OrderState};
 pub use ladder::{changes, desired, Changes, LadderParams, Quote, Side};
 pub use price::{plain_decimal, PriceFile, RandomWalk, SplitMix64};
 pub use stream::StreamEvent;
+pub use taker::{next_order, TakerConfig, TakerCounters, TakerMarket};
 
 /// Longest wait after a failed cycle before the next try.
 const ERROR_BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -79,6 +81,11 @@ pub struct Args {
     /// ASSET=AMOUNT,... (decimal amounts).
     #[arg(long, default_value = "auto")]
     pub deposit: String,
+    /// Taker orders per second per market (0: off). The taker is a second account,
+    /// `<username>-taker` with the same password, that sends small market orders of random
+    /// side against the quotes so the market trades (demos); its position stays bounded.
+    #[arg(long, default_value_t = 0.0)]
+    pub taker_rate: f64,
     /// Stop after this many seconds (default: until SIGINT or SIGTERM).
     #[arg(long)]
     pub duration: Option<f64>,
@@ -130,6 +137,12 @@ fn validate(args: &Args) -> anyhow::Result<()> {
         bail!(
             "--rate must be between 0 and 1000 requotes per second, got {}",
             args.rate
+        );
+    }
+    if !(args.taker_rate.is_finite() && (0.0..=100.0).contains(&args.taker_rate)) {
+        bail!(
+            "--taker-rate must be between 0 and 100 orders per second, got {}",
+            args.taker_rate
         );
     }
     if let Some(duration) = args.duration {
@@ -184,6 +197,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         shutdown_rx,
     ));
     tokio::spawn(stop_on_signal(shutdown_tx.clone(), args.duration));
+    let taker = taker_config(&args, &books)
+        .map(|config| tokio::spawn(taker::run_taker(config, shutdown_tx.subscribe())));
     let mut maker = Maker {
         api,
         args,
@@ -197,12 +212,40 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     maker.quote_until(events_rx, shutdown_tx.subscribe()).await;
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(2), follower).await;
+    let taker = match taker {
+        Some(task) => tokio::time::timeout(SHUTDOWN_CANCEL_TIMEOUT, task)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten(),
+        None => None,
+    };
     maker.cancel_everything().await;
     println!(
         "{}",
-        serde_json::json!({"mm": maker.counters, "inventory_lots": maker.inventories().await.ok()})
+        serde_json::json!({"mm": maker.counters, "inventory_lots": maker.inventories().await.ok(), "taker": taker})
     );
     Ok(())
+}
+
+/// The taker's settings (`--taker-rate` above 0), trading every quoted market.
+fn taker_config(args: &Args, books: &[Book]) -> Option<TakerConfig> {
+    if args.taker_rate <= 0.0 {
+        return None;
+    }
+    let markets = books
+        .iter()
+        .filter_map(|b| TakerMarket::new(b.info.clone(), b.walk.clone().step()))
+        .collect();
+    Some(TakerConfig {
+        url: args.url.clone(),
+        username: format!("{}-taker", args.username),
+        password: args.password.clone(),
+        markets,
+        seed: args.seed,
+        deposits: args.deposit != "none",
+        rate: args.taker_rate,
+    })
 }
 
 async fn wait_for_edge(api: &Api) -> anyhow::Result<Vec<MarketInfo>> {
@@ -688,6 +731,7 @@ mod tests {
             (vec!["--max-inventory", "abc"], "--max-inventory"),
             (vec!["--spread-bps", "0"], "--spread-bps"),
             (vec!["--duration=-2"], "--duration"),
+            (vec!["--taker-rate=-1"], "--taker-rate"),
         ] {
             let error = parse(&line).unwrap_err().to_string();
             assert!(error.contains(named), "{line:?}: {error}");

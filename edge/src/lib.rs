@@ -12,6 +12,7 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod fills;
+pub mod history;
 pub mod link;
 pub mod market_data;
 pub mod metrics;

@@ -276,8 +276,14 @@ impl EngineLink {
     /// Publishes one command's events, with each private event's owner resolved.
     fn publish(&self, batch: &[Event]) {
         for published in resolve_owners(batch) {
-            if published.event.head.kind == EventKind::Fill as u8 {
-                self.fills.record(published.owner, &published.event);
+            let event = &published.event;
+            // A fill the journal replay already recorded (the ring repeats it) is not kept twice.
+            if event.head.kind == EventKind::Fill as u8
+                && !self
+                    .market_data
+                    .is_rebuilt(event.body::<pinwheel_engine::message::Fill>().trade_id)
+            {
+                self.fills.record(published.owner, event);
             }
             // No receivers is fine: nobody is subscribed.
             let _ = self.events.send(published);

@@ -1,13 +1,13 @@
 //! Market data as this edge sees it on the output ring: order books (initialised by a depth
 //! query, then kept by deltas with gap detection), recent trades, and the candle store
-//! (the feed's [`EmbeddedStore`], rebuilt from the journal at start and fed every live trade).
+//! (the feed's [`EmbeddedStore`]); trades and candles are refilled from the journal at start
+//! ([`crate::history`]) and fed every live trade.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use pinwheel_engine::config::{EngineConfig, MarketTable};
+use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::message::{BookDelta, Event, EventKind, Side, Trade};
 use pinwheel_feed::{EmbeddedStore, TradeRow};
 
@@ -154,25 +154,25 @@ impl MarketData {
         &self.candles
     }
 
-    /// Fills the candle store from `<data_dir>/journal`, read-only (no writer lock), through
-    /// a fresh engine. Call after attaching to the output ring and before reading it: trades
-    /// the ring repeats are skipped by id. Returns the number of trades applied.
-    pub fn rebuild_candles(&self, data_dir: &Path, engine: &EngineConfig) -> anyhow::Result<u64> {
-        if !data_dir.join(pinwheel_journal::JOURNAL_DIR).is_dir() {
-            return Ok(0);
+    /// Applies a trade replayed from the journal (see [`crate::history`]): to the recent
+    /// trades and the candle store, with no check against the watermark (the ring is not
+    /// read yet).
+    pub fn apply_replayed_trade(&self, event: &Event) {
+        if let Some(row) = TradeRow::from_event(event) {
+            self.record_trade(&event.body(), event.head.timestamp_ns / 1_000_000);
+            self.candles.apply(&row);
         }
-        let table = MarketTable::resolve(engine).map_err(|e| anyhow::anyhow!("markets: {e}"))?;
-        let mut replay =
-            pinwheel_feed::catch_up::JournalCatchUp::new(data_dir, table, engine.capacity.clone());
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let mut highest = 0u64;
-        let applied = replay.run(0, 0, u64::MAX, None, &stop, |trade| {
-            self.candles.apply(trade);
-            highest = highest.max(trade.trade_id);
-            Ok(())
-        })?;
-        self.rebuilt_trade_id.fetch_max(highest, Ordering::Release);
-        Ok(applied)
+    }
+
+    /// Sets the highest trade id the journal replay applied; the ring's copies of trades
+    /// up to it are skipped.
+    pub fn mark_rebuilt(&self, trade_id: u64) {
+        self.rebuilt_trade_id.fetch_max(trade_id, Ordering::Release);
+    }
+
+    /// Whether the journal replay already applied this trade (candles, trades and fills).
+    pub fn is_rebuilt(&self, trade_id: u64) -> bool {
+        trade_id <= self.rebuilt_trade_id.load(Ordering::Acquire)
     }
 
     /// Runs `f` on a market's state; `None` for an unknown market.
@@ -206,9 +206,11 @@ impl MarketData {
                 let _ = link.request_depth_init(delta.market, self.depth_limit);
             }
         } else if let Some(row) = TradeRow::from_event(event) {
-            let trade: Trade = event.body();
-            self.record_trade(&trade, event.head.timestamp_ns / 1_000_000);
-            self.add_candle_trade(&row);
+            if !self.is_rebuilt(row.trade_id) {
+                let trade: Trade = event.body();
+                self.record_trade(&trade, event.head.timestamp_ns / 1_000_000);
+                self.candles.apply(&row);
+            }
         }
     }
 
@@ -264,7 +266,7 @@ impl MarketData {
 
     /// Adds a live trade to the candle store unless the journal rebuild already applied it.
     pub fn add_candle_trade(&self, row: &TradeRow) {
-        if row.trade_id > self.rebuilt_trade_id.load(Ordering::Acquire) {
+        if !self.is_rebuilt(row.trade_id) {
             self.candles.apply(row);
         }
     }

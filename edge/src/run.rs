@@ -93,13 +93,21 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
         .depth_levels
         .clamp(1, u32::MAX as usize) as u32;
     let market_data = Arc::new(MarketData::new(&table, depth_limit, config.recent_trades));
-    // After attaching to the output ring, before reading it: nothing falls between the two.
-    let rebuilt = market_data
-        .rebuild_candles(&config.data_dir, &config.engine)
-        .context("rebuilding candles from the journal")?;
-    tracing::info!(trades = rebuilt, "candles rebuilt from the journal");
     let candles = candle_source(&config, &market_data)?;
     let link = EngineLink::new(Box::new(input), config.request_timeout, market_data);
+    // After attaching to the output ring, before reading it: nothing falls between the two.
+    let rebuilt = crate::history::rebuild(
+        &config.data_dir,
+        &config.engine,
+        &link.market_data,
+        &link.fills,
+    )
+    .context("rebuilding candles, trades and fills from the journal")?;
+    tracing::info!(
+        trades = rebuilt.trades,
+        fills = rebuilt.fills,
+        "candles, trades and fills rebuilt from the journal"
+    );
     let reader = link.start_reader(Box::new(output), durable);
     let state = Arc::new(AppState {
         candles,

@@ -67,10 +67,33 @@ impl JournalCatchUp {
         stop: &AtomicBool,
         mut ship: impl FnMut(&TradeRow) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64> {
+        self.run_commands(after_sequence, until, durable, stop, |events| {
+            let mut shipped = 0;
+            for trade in events.iter().filter_map(TradeRow::from_event) {
+                if trade.trade_id > after_trade_id {
+                    ship(&trade)?;
+                    shipped += 1;
+                }
+            }
+            Ok(shipped)
+        })
+    }
+
+    /// As [`JournalCatchUp::run`], but hands `on_command` all the events of each applied
+    /// command (in order, ending with `Done`), for readers that need more than trades (an
+    /// edge's fills need the whole batch to tell maker from taker). `on_command` returns how
+    /// many items it took; the sum is returned.
+    pub fn run_commands(
+        &mut self,
+        after_sequence: u64,
+        until: u64,
+        durable: Option<&DurableCursor>,
+        stop: &AtomicBool,
+        mut on_command: impl FnMut(&[Event]) -> anyhow::Result<u64>,
+    ) -> anyhow::Result<u64> {
         if self.engine.is_none() {
             self.start_engine(after_sequence)?;
         }
-        let engine = self.engine.as_mut().expect("started above");
         let mut reader = JournalReader::open(&self.journal_dir, self.replayed_to + 1)
             .with_context(|| format!("opening the journal {}", self.journal_dir.display()))?;
         let bar = ProgressBar::new_spinner();
@@ -95,27 +118,11 @@ impl JournalCatchUp {
             if frame.sequence <= self.replayed_to {
                 continue;
             }
-            assert!(
-                frame.payload.len() >= RECORD_SIZE,
-                "journal frame {} holds {} bytes, not a command",
-                frame.sequence,
-                frame.payload.len()
-            );
-            let mut command = Command::from_bytes(frame.payload);
-            command.head.sequence = frame.sequence;
-            command.head.timestamp_ns = frame.timestamp_ns;
-            self.events.clear();
-            engine.apply(&command, &mut self.events);
-            self.replayed_to = frame.sequence;
-            for trade in self.events.iter().filter_map(TradeRow::from_event) {
-                if trade.trade_id > after_trade_id {
-                    ship(&trade)?;
-                    shipped += 1;
-                }
-            }
+            self.apply_frame(frame.sequence, frame.timestamp_ns, frame.payload);
+            shipped += on_command(&self.events)?;
             frames += 1;
             if frames % PROGRESS_EVERY == 0 {
-                bar.set_message(format!("{frames} commands, {shipped} trades"));
+                bar.set_message(format!("{frames} commands, {shipped} taken"));
                 if stop.load(Relaxed) {
                     break;
                 }
@@ -131,6 +138,22 @@ impl JournalCatchUp {
             );
         }
         Ok(shipped)
+    }
+
+    /// Applies one journaled command; its events are left in `self.events`.
+    fn apply_frame(&mut self, sequence: u64, timestamp_ns: u64, payload: &[u8]) {
+        assert!(
+            payload.len() >= RECORD_SIZE,
+            "journal frame {sequence} holds {} bytes, not a command",
+            payload.len()
+        );
+        let engine = self.engine.as_mut().expect("started before replaying");
+        let mut command = Command::from_bytes(payload);
+        command.head.sequence = sequence;
+        command.head.timestamp_ns = timestamp_ns;
+        self.events.clear();
+        engine.apply(&command, &mut self.events);
+        self.replayed_to = sequence;
     }
 
     /// A fresh engine, or one from the newest snapshot taken before `after_sequence` (a

@@ -99,6 +99,28 @@ impl Exchange {
         self.ports.len() - 1
     }
 
+    /// Stops edge `i` (SIGTERM, bounded wait, then SIGKILL) and starts a new edge process
+    /// on the same port and directories; waits until it answers /healthz.
+    pub async fn restart_edge(&mut self, i: usize, extra_edge_args: &[&str]) {
+        let child = &mut self.edges[i];
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let port = self.ports[i];
+        let mut edge = Command::new(binary());
+        edge.arg("edge")
+            .args(["--port", &port.to_string()])
+            .args(extra_edge_args);
+        common_args(&mut edge, &self.dir, &self.durability);
+        self.edges[i] = edge.spawn().expect("spawn pinwheel edge");
+        self.wait_healthy(port).await;
+    }
+
     async fn wait_healthy(&mut self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = reqwest::Client::new();

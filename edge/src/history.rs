@@ -1,0 +1,136 @@
+//! What an edge remembers from before it started: one replay of `<data_dir>/journal`
+//! (read-only, through a fresh engine) refills the candle store, each market's recent
+//! public trades and each user's recent fills, so `/klines`, `/trades` and `/fills` survive
+//! an edge restart. The live ring's copies of replayed trades are then skipped by trade id.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use pinwheel_engine::config::{EngineConfig, MarketTable};
+use pinwheel_engine::message::{Event, EventKind, Trade};
+use pinwheel_feed::catch_up::JournalCatchUp;
+
+use crate::fills::UserFills;
+use crate::market_data::MarketData;
+use crate::owners::resolve_owners;
+
+/// What the replay refilled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Trades applied to candles and recent trades.
+    pub trades: u64,
+    /// Fills recorded (two per trade: maker and taker).
+    pub fills: u64,
+}
+
+/// Replays the journal once into `market_data` and `fills`. Call after attaching to the
+/// output ring and before reading it, so nothing falls between the two.
+pub fn rebuild(
+    data_dir: &Path,
+    engine: &EngineConfig,
+    market_data: &MarketData,
+    fills: &UserFills,
+) -> anyhow::Result<Rebuilt> {
+    if !data_dir.join(pinwheel_journal::JOURNAL_DIR).is_dir() {
+        return Ok(Rebuilt::default());
+    }
+    let table = MarketTable::resolve(engine).map_err(|e| anyhow::anyhow!("markets: {e}"))?;
+    let mut replay = JournalCatchUp::new(data_dir, table, engine.capacity.clone());
+    let stop = AtomicBool::new(false);
+    let mut rebuilt = Rebuilt::default();
+    let mut highest = 0u64;
+    replay.run_commands(0, u64::MAX, None, &stop, |events| {
+        apply_command(events, market_data, fills, &mut rebuilt, &mut highest);
+        Ok(0)
+    })?;
+    market_data.mark_rebuilt(highest);
+    Ok(rebuilt)
+}
+
+/// One replayed command's events: its trades and its fills, owners resolved as the live
+/// link resolves them.
+fn apply_command(
+    events: &[Event],
+    market_data: &MarketData,
+    fills: &UserFills,
+    rebuilt: &mut Rebuilt,
+    highest: &mut u64,
+) {
+    if !events.iter().any(|e| e.head.kind == EventKind::Trade as u8) {
+        return;
+    }
+    for published in resolve_owners(events) {
+        let event = &published.event;
+        if event.head.kind == EventKind::Trade as u8 {
+            market_data.apply_replayed_trade(event);
+            *highest = (*highest).max(event.body::<Trade>().trade_id);
+            rebuilt.trades += 1;
+        } else if event.head.kind == EventKind::Fill as u8 {
+            fills.record(published.owner, event);
+            rebuilt.fills += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pinwheel_engine::message::{Done, Fill, Side};
+
+    fn event<B: bytemuck::Pod>(kind: EventKind, user: u64, body: &B) -> Event {
+        let mut event = Event::new(kind as u8, body);
+        event.head.user_id = user;
+        event.head.timestamp_ns = 1_700_000_000_000_000_000;
+        event
+    }
+
+    #[test]
+    fn a_replayed_trade_refills_trades_and_both_users_fills_and_marks_the_watermark() {
+        let table = MarketTable::resolve(&Default::default()).unwrap();
+        let data = MarketData::new(&table, 10, 10);
+        let fills = UserFills::new(10);
+        let (maker, taker) = (5, 7);
+        let trade = Trade {
+            trade_id: 3,
+            taker_side: Side::Buy as u8,
+            price: 100,
+            quantity: 2,
+            maker_user_id: maker,
+            taker_user_id: taker,
+            ..Default::default()
+        };
+        let fill = |is_maker: u8| Fill {
+            trade_id: 3,
+            is_maker,
+            price: 100,
+            quantity: 2,
+            ..Default::default()
+        };
+        // The engine writes a maker's fill under the taker's head; the trade names the maker.
+        let batch = [
+            event(EventKind::Fill, taker, &fill(1)),
+            event(EventKind::Fill, taker, &fill(0)),
+            event(EventKind::Trade, taker, &trade),
+            event(EventKind::Done, taker, &Done::default()),
+        ];
+        let (mut rebuilt, mut highest) = (Rebuilt::default(), 0);
+        apply_command(&batch, &data, &fills, &mut rebuilt, &mut highest);
+        data.mark_rebuilt(highest);
+        assert_eq!(
+            rebuilt,
+            Rebuilt {
+                trades: 1,
+                fills: 2
+            }
+        );
+        assert_eq!(fills.recent(maker, None, 10)[0].fill.is_maker, 1);
+        assert_eq!(fills.recent(taker, None, 10)[0].fill.is_maker, 0);
+        let trades = data.with(0, |m| m.trades.clone()).unwrap();
+        assert_eq!(trades.len(), 1);
+        assert_eq!(
+            (trades[0].trade_id, trades[0].time_ms),
+            (3, 1_700_000_000_000)
+        );
+        assert!(data.is_rebuilt(3) && !data.is_rebuilt(4));
+    }
+}
