@@ -216,16 +216,16 @@ fn edge_pid(up: i32) -> Option<i32> {
         })
 }
 
-#[test]
-fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventory() {
-    let scratch = Scratch::new("mm");
+/// Starts `pinwheel up` (plus `extra` flags) in `scratch` and waits for its edge; returns
+/// it and a client of its edge.
+fn start_up(scratch: &Scratch, extra: &[&str]) -> (Running, Edge) {
     let port = free_port();
     let data = scratch.0.join("data");
     let run = scratch.0.join("run");
-    let mut up = Running::start(&[
-        "up",
-        "--port",
-        &port.to_string(),
+    let port_text = port.to_string();
+    let mut args = vec!["up", "--port", &port_text];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
         "--data-dir",
         data.to_str().unwrap(),
         "--run-dir",
@@ -233,13 +233,21 @@ fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventor
         "--wait",
         "backoff",
     ]);
+    let up = Running::start(&args);
     let edge = Edge {
         base: format!("http://127.0.0.1:{port}"),
         http: client(),
     };
     wait_until(Duration::from_secs(60), "the edge to answer", || {
-        edge.get("/healthz", None).is_some() || edge.get("/api/v1/markets", None).is_some()
+        edge.get("/api/v1/markets", None).is_some()
     });
+    (up, edge)
+}
+
+#[test]
+fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventory() {
+    let scratch = Scratch::new("mm");
+    let (mut up, edge) = start_up(&scratch, &[]);
     let markets: Vec<String> = edge
         .get("/api/v1/markets", None)
         .unwrap()
@@ -384,28 +392,7 @@ fn traded_position(edge: &Edge, token: &str, symbol: &str) -> i64 {
 #[test]
 fn the_demo_taker_makes_every_market_trade_and_keeps_its_position_bounded() {
     let scratch = Scratch::new("demo-taker");
-    let port = free_port();
-    let data = scratch.0.join("data");
-    let run = scratch.0.join("run");
-    let mut up = Running::start(&[
-        "up",
-        "--demo",
-        "--port",
-        &port.to_string(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--run-dir",
-        run.to_str().unwrap(),
-        "--wait",
-        "backoff",
-    ]);
-    let edge = Edge {
-        base: format!("http://127.0.0.1:{port}"),
-        http: client(),
-    };
-    wait_until(Duration::from_secs(60), "the edge to answer", || {
-        edge.get("/api/v1/markets", None).is_some()
-    });
+    let (mut up, edge) = start_up(&scratch, &["--demo"]);
     // symbol -> minimum quantity in 10^-8 units.
     let markets: Vec<(String, i64)> = edge
         .get("/api/v1/markets", None)

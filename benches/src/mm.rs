@@ -112,6 +112,14 @@ struct Counters {
     fills: u64,
 }
 
+/// A ticker firing `rate` times a second that, when the bot falls behind, waits a whole
+/// period rather than firing a burst to catch up.
+fn rate_ticker(rate: f64) -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker
+}
+
 /// Runs the market maker until SIGINT, SIGTERM or `--duration`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
     validate(args)?;
@@ -470,9 +478,7 @@ impl Maker {
         mut events: mpsc::Receiver<StreamEvent>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let period = Duration::from_secs_f64(1.0 / self.args.rate);
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = rate_ticker(self.args.rate);
         let mut backoff = Duration::ZERO;
         while !*shutdown.borrow() {
             tokio::select! {
@@ -484,7 +490,7 @@ impl Maker {
                 Ok(()) => backoff = Duration::ZERO,
                 Err(error) => {
                     self.counters.errors += 1;
-                    backoff = (backoff * 2).clamp(period, ERROR_BACKOFF_MAX);
+                    backoff = (backoff * 2).clamp(ticker.period(), ERROR_BACKOFF_MAX);
                     tracing::warn!(error = %format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "quoting failed");
                     self.books.iter_mut().for_each(|b| b.needs_sync = true);
                     self.recover(&error).await;

@@ -170,9 +170,7 @@ impl Taker {
 
     /// Sends one order per market every `1 / rate` seconds until `shutdown`.
     async fn run(&mut self, rate: f64, mut shutdown: watch::Receiver<bool>) {
-        let period = Duration::from_secs_f64(1.0 / rate);
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = super::rate_ticker(rate);
         let mut backoff = Duration::ZERO;
         while !*shutdown.borrow() {
             tokio::select! {
@@ -184,7 +182,7 @@ impl Taker {
                 continue;
             };
             self.counters.errors += 1;
-            backoff = (backoff * 2).clamp(period, ERROR_BACKOFF_MAX);
+            backoff = (backoff * 2).clamp(ticker.period(), ERROR_BACKOFF_MAX);
             tracing::warn!(error = %format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "taker round failed");
             self.recover(&error).await;
             tokio::select! {
