@@ -1,6 +1,6 @@
 //! Cancel, cancel-all and amend of resting orders.
 
-use crate::arena::NIL;
+use crate::arena::{Order, NIL};
 use crate::book::{crosses, opposite};
 use crate::engine::{open_status, Engine, Outcome};
 use crate::matching::Taker;
@@ -21,6 +21,27 @@ struct AmendPlan {
 }
 
 impl Engine {
+    /// True if a limit order like `order` would trade against its book's other side now.
+    fn crosses_book(&self, order: &Order) -> bool {
+        self.books[order.market as usize]
+            .side(opposite(order.side))
+            .best()
+            .is_some_and(|best| crosses(order.side, Some(order.price), best.price))
+    }
+
+    /// Queues an amended order that crosses nothing at the back of its new level and last
+    /// in its owner's list, as [`Engine::detach`], matching nothing and
+    /// [`Engine::finish_taker`] would, with the same events: BookDelta, OrderUpdate.
+    fn requeue_passive(&mut self, slot: u32, out: &mut Out) {
+        self.requeue_user(slot);
+        let order = *self.arena.get(slot);
+        let market = order.market;
+        let change = self.books[market as usize].push_back(&mut self.arena, slot);
+        self.emit_delta(market, &change, out);
+        let status = open_status(&order);
+        self.emit_order(&order, OrderType::Limit, TimeInForce::Gtc, status, 0, out);
+    }
+
     /// CancelOrder. Events: BookDelta, Balance, OrderUpdate(Canceled).
     pub(crate) fn cancel(&mut self, user_id: u64, body: &CancelOrder, out: &mut Out) -> Outcome {
         let slot = self.find_own_order(user_id, body)?;
@@ -153,6 +174,12 @@ impl Engine {
                 0,
                 out,
             );
+            return Ok(());
+        }
+        if !self.crosses_book(&amended) {
+            // Nothing to trade against: the outcome is `finish_taker` queueing it whole, so
+            // the order keeps its pool slot and index entries and only moves queues.
+            self.requeue_passive(plan.slot, out);
             return Ok(());
         }
         // Out of the book, the order trades as a taker; `finish_taker` queues what is left.

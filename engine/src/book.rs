@@ -51,11 +51,22 @@ pub enum BookError {
     InvalidQuantity,
 }
 
-/// The levels of one side, sorted worst to best (best last).
+/// The levels of one side.
+///
+/// The level records live in a fixed pool and never move; the price order is kept apart,
+/// in a sorted array of 8-byte prices (worst to best, best last) beside the pool slot of
+/// each. A new or emptied level in the middle of the book then shifts 12 bytes per level
+/// behind it instead of a 32-byte record, and the binary search reads only prices.
 #[derive(Clone, Debug)]
 pub struct Levels {
     side: Side,
-    levels: Vec<Level>,
+    /// Prices of the levels, worst to best.
+    prices: Vec<i64>,
+    /// `slots[i]` is the pool slot of the level at `prices[i]`.
+    slots: Vec<u32>,
+    /// Level records by slot; a slot not in `slots` is in `free`.
+    pool: Vec<Level>,
+    free: Vec<u32>,
     capacity: usize,
 }
 
@@ -63,7 +74,10 @@ impl Levels {
     fn new(side: Side, capacity: usize) -> Self {
         Self {
             side,
-            levels: Vec::with_capacity(capacity),
+            prices: Vec::with_capacity(capacity),
+            slots: Vec::with_capacity(capacity),
+            pool: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
             capacity,
         }
     }
@@ -71,48 +85,92 @@ impl Levels {
     /// Where `price` is (Ok) or would go (Err) in the worst-to-best array.
     fn search(&self, price: i64) -> Result<usize, usize> {
         match self.side {
-            Side::Buy => self
-                .levels
-                .binary_search_by(|level| level.price.cmp(&price)),
-            Side::Sell => self
-                .levels
-                .binary_search_by(|level| price.cmp(&level.price)),
+            Side::Buy => self.prices.binary_search(&price),
+            Side::Sell => self.prices.binary_search_by(|other| price.cmp(other)),
         }
     }
 
     /// The best level.
     pub fn best(&self) -> Option<&Level> {
-        self.levels.last()
+        self.slots.last().map(|&slot| &self.pool[slot as usize])
     }
 
     /// Levels best first.
     pub fn iter_best_first(&self) -> impl Iterator<Item = &Level> + '_ {
-        self.levels.iter().rev()
+        self.slots
+            .iter()
+            .rev()
+            .map(move |&slot| &self.pool[slot as usize])
     }
 
     /// The level at `price`.
     pub fn at(&self, price: i64) -> Option<&Level> {
-        self.search(price).ok().map(|index| &self.levels[index])
+        self.search(price)
+            .ok()
+            .map(|index| &self.pool[self.slots[index] as usize])
     }
 
     /// Number of levels.
     pub fn len(&self) -> usize {
-        self.levels.len()
+        self.prices.len()
     }
 
     /// True when the side has no level.
     pub fn is_empty(&self) -> bool {
-        self.levels.is_empty()
+        self.prices.is_empty()
     }
 
     /// True if an order at `price` can rest without exceeding the level capacity.
     pub fn can_rest_at(&self, price: i64) -> bool {
-        self.levels.len() < self.capacity || self.search(price).is_ok()
+        self.prices.len() < self.capacity || self.search(price).is_ok()
     }
 
     /// The side.
     pub fn side(&self) -> Side {
         self.side
+    }
+
+    /// The pool slot of the level at `price`, opening an empty level there if there is none.
+    fn open(&mut self, price: i64) -> u32 {
+        let index = match self.search(price) {
+            Ok(index) => return self.slots[index],
+            Err(index) => index,
+        };
+        // The arrays were reserved at `capacity`, so none of these pushes reallocates.
+        assert!(self.prices.len() < self.capacity, "level capacity");
+        let level = Level {
+            price,
+            quantity: 0,
+            count: 0,
+            head: NIL,
+            tail: NIL,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.pool[slot as usize] = level;
+                slot
+            }
+            None => {
+                self.pool.push(level);
+                (self.pool.len() - 1) as u32
+            }
+        };
+        self.prices.insert(index, price);
+        self.slots.insert(index, slot);
+        slot
+    }
+
+    /// The array index and pool slot of the level at `price`, which exists.
+    fn locate(&self, price: i64) -> (usize, u32) {
+        let index = self.search(price).expect("order's level exists");
+        (index, self.slots[index])
+    }
+
+    /// Drops the (empty) level at array index `index`.
+    fn close(&mut self, index: usize) {
+        self.prices.remove(index);
+        let slot = self.slots.remove(index);
+        self.free.push(slot);
     }
 }
 
@@ -200,22 +258,8 @@ impl OrderBook {
         };
         assert!(remaining > 0 && price > 0, "resting order must be positive");
         let levels = self.side_mut(side);
-        let index = match levels.search(price) {
-            Ok(index) => index,
-            Err(index) => {
-                assert!(levels.levels.len() < levels.capacity, "level capacity");
-                let level = Level {
-                    price,
-                    quantity: 0,
-                    count: 0,
-                    head: NIL,
-                    tail: NIL,
-                };
-                levels.levels.insert(index, level);
-                index
-            }
-        };
-        let level = &mut levels.levels[index];
+        let at = levels.open(price);
+        let level = &mut levels.pool[at as usize];
         let old_tail = level.tail;
         level.quantity += remaining;
         level.count += 1;
@@ -252,9 +296,10 @@ impl OrderBook {
             self.unlink(arena, &order, slot, by)
         } else {
             let levels = self.side_mut(order.side);
-            let index = levels.search(order.price).expect("order's level exists");
-            levels.levels[index].quantity -= by;
-            levels.levels[index].quantity
+            let (_, at) = levels.locate(order.price);
+            let level = &mut levels.pool[at as usize];
+            level.quantity -= by;
+            level.quantity
         };
         self.change(order.side, order.price, quantity)
     }
@@ -269,8 +314,8 @@ impl OrderBook {
             arena.get_mut(order.next).prev = order.prev;
         }
         let levels = self.side_mut(order.side);
-        let index = levels.search(order.price).expect("order's level exists");
-        let level = &mut levels.levels[index];
+        let (index, at) = levels.locate(order.price);
+        let level = &mut levels.pool[at as usize];
         if level.head == slot {
             level.head = order.next;
         }
@@ -282,7 +327,7 @@ impl OrderBook {
         let total = level.quantity;
         if level.count == 0 {
             debug_assert_eq!(total, 0, "empty level with quantity");
-            levels.levels.remove(index);
+            levels.close(index);
         }
         let order = arena.get_mut(slot);
         order.prev = NIL;

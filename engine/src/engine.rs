@@ -236,7 +236,42 @@ impl Engine {
             .arena
             .insert(order)
             .expect("order pool checked before matching");
-        let user = self.accounts.user_mut(order.user_id);
+        self.link_user(slot);
+        if order.client_order_id != [0; TEXT_LEN] {
+            self.client_ids
+                .insert(client_id_hash(order.user_id, &order.client_order_id), slot);
+        }
+        slot
+    }
+
+    /// Forgets an order that already left its book; returns its record.
+    pub(crate) fn detach(&mut self, slot: u32) -> Order {
+        self.unlink_user(slot);
+        let order = *self.arena.get(slot);
+        if order.client_order_id != [0; TEXT_LEN] {
+            let hash = client_id_hash(order.user_id, &order.client_order_id);
+            let removed = self.client_ids.remove(hash, |s| s == slot);
+            assert_eq!(
+                removed,
+                Some(slot),
+                "client id of order {} not indexed",
+                order.id
+            );
+        }
+        self.arena.remove(slot)
+    }
+
+    /// Moves a stored order to the end of its owner's list, where [`Engine::detach`] then
+    /// [`Engine::attach`] would put it, without leaving the pool or the indexes.
+    pub(crate) fn requeue_user(&mut self, slot: u32) {
+        self.unlink_user(slot);
+        self.link_user(slot);
+    }
+
+    /// Appends the order in `slot` to its owner's list.
+    fn link_user(&mut self, slot: u32) {
+        let user_id = self.arena.get(slot).user_id;
+        let user = self.accounts.user_mut(user_id);
         let last = user.last_order;
         user.last_order = slot;
         if last == NIL {
@@ -247,15 +282,10 @@ impl Engine {
         let stored = self.arena.get_mut(slot);
         stored.user_prev = last;
         stored.user_next = NIL;
-        if order.client_order_id != [0; TEXT_LEN] {
-            self.client_ids
-                .insert(client_id_hash(order.user_id, &order.client_order_id), slot);
-        }
-        slot
     }
 
-    /// Forgets an order that already left its book; returns its record.
-    pub(crate) fn detach(&mut self, slot: u32) -> Order {
+    /// Takes the order in `slot` out of its owner's list.
+    fn unlink_user(&mut self, slot: u32) {
         let order = *self.arena.get(slot);
         if order.user_prev != NIL {
             self.arena.get_mut(order.user_prev).user_next = order.user_next;
@@ -270,17 +300,9 @@ impl Engine {
         if user.last_order == slot {
             user.last_order = order.user_prev;
         }
-        if order.client_order_id != [0; TEXT_LEN] {
-            let hash = client_id_hash(order.user_id, &order.client_order_id);
-            let removed = self.client_ids.remove(hash, |s| s == slot);
-            assert_eq!(
-                removed,
-                Some(slot),
-                "client id of order {} not indexed",
-                order.id
-            );
-        }
-        self.arena.remove(slot)
+        let stored = self.arena.get_mut(slot);
+        stored.user_prev = NIL;
+        stored.user_next = NIL;
     }
 
     /// Takes a resting order off its book for good (cancel, self-trade expiry), unlocking

@@ -8,22 +8,39 @@
 //! iterated, so its layout can never leak into events or the state hash.
 
 /// Hash table of `slot + 1` values keyed by a well-mixed 64-bit hash (0 marks a free cell).
+///
+/// A cell is one word: the hash's low 32 bits above the 32-bit `slot + 1`. Those hash bits
+/// hold the home cell (the table has at most 2^32 cells) and screen out most foreign entries
+/// before the caller's predicate runs, so a probe reads one 8-byte cell: one cache line,
+/// where separate hash and value arrays cost two misses on a cold lookup.
 #[derive(Clone, Debug)]
 pub struct FixedIndex {
-    hashes: Vec<u64>,
-    values: Vec<u32>,
+    cells: Vec<u64>,
     mask: usize,
     len: usize,
     capacity: usize,
+}
+
+/// The part of a hash a cell keeps.
+fn tag(hash: u64) -> u64 {
+    hash & 0xffff_ffff
+}
+
+/// The cell word of `hash` and `slot`.
+fn cell_word(hash: u64, slot: u32) -> u64 {
+    (tag(hash) << 32) | (slot as u64 + 1)
 }
 
 impl FixedIndex {
     /// An index for at most `capacity` entries (the table is twice as large, rounded up).
     pub fn new(capacity: usize) -> Self {
         let cells = (capacity.max(4) * 2).next_power_of_two();
+        assert!(
+            cells as u64 <= 1 << 32,
+            "index too large for 32-bit home cells"
+        );
         Self {
-            hashes: vec![0; cells],
-            values: vec![0; cells],
+            cells: vec![0; cells],
             mask: cells - 1,
             len: 0,
             capacity,
@@ -48,17 +65,18 @@ impl FixedIndex {
     /// The slot stored under `hash` for which `is_match(slot)` holds.
     pub fn find(&self, hash: u64, is_match: impl Fn(u32) -> bool) -> Option<u32> {
         self.position(hash, is_match)
-            .map(|cell| self.values[cell] - 1)
+            .map(|cell| (self.cells[cell] as u32) - 1)
     }
 
     fn position(&self, hash: u64, is_match: impl Fn(u32) -> bool) -> Option<usize> {
         let mut cell = hash as usize & self.mask;
         loop {
-            let value = self.values[cell];
+            let word = self.cells[cell];
+            let value = word as u32;
             if value == 0 {
                 return None;
             }
-            if self.hashes[cell] == hash && is_match(value - 1) {
+            if word >> 32 == tag(hash) && is_match(value - 1) {
                 return Some(cell);
             }
             cell = (cell + 1) & self.mask;
@@ -70,35 +88,32 @@ impl FixedIndex {
         assert!(self.len < self.capacity, "index full");
         assert!(slot < u32::MAX, "slot out of range");
         let mut cell = hash as usize & self.mask;
-        while self.values[cell] != 0 {
+        while self.cells[cell] != 0 {
             cell = (cell + 1) & self.mask;
         }
-        self.hashes[cell] = hash;
-        self.values[cell] = slot + 1;
+        self.cells[cell] = cell_word(hash, slot);
         self.len += 1;
     }
 
     /// Removes the entry under `hash` matching `is_match`; returns its slot.
     pub fn remove(&mut self, hash: u64, is_match: impl Fn(u32) -> bool) -> Option<u32> {
         let mut hole = self.position(hash, is_match)?;
-        let slot = self.values[hole] - 1;
+        let slot = (self.cells[hole] as u32) - 1;
         self.len -= 1;
         let mut next = (hole + 1) & self.mask;
         // Backward shift: move each following entry of the probe run into the hole unless
         // its home cell lies cyclically after the hole (then it must stay where it is).
-        while self.values[next] != 0 {
-            let home = self.hashes[next] as usize & self.mask;
+        while self.cells[next] != 0 {
+            let home = (self.cells[next] >> 32) as usize & self.mask;
             let distance_from_home = next.wrapping_sub(home) & self.mask;
             let distance_from_hole = next.wrapping_sub(hole) & self.mask;
             if distance_from_home >= distance_from_hole {
-                self.hashes[hole] = self.hashes[next];
-                self.values[hole] = self.values[next];
+                self.cells[hole] = self.cells[next];
                 hole = next;
             }
             next = (next + 1) & self.mask;
         }
-        self.hashes[hole] = 0;
-        self.values[hole] = 0;
+        self.cells[hole] = 0;
         Some(slot)
     }
 }

@@ -160,9 +160,21 @@ impl CommandKind {
         Self::QueryApiKey,
     ];
 
+    /// Kind by byte, built from [`Self::ALL`]: decoding runs at least twice per command, so
+    /// it is one load rather than a search.
+    const BY_BYTE: [Option<Self>; 256] = {
+        let mut table = [None; 256];
+        let mut index = 0;
+        while index < Self::ALL.len() {
+            table[Self::ALL[index] as usize] = Some(Self::ALL[index]);
+            index += 1;
+        }
+        table
+    };
+
     /// Decodes a head's kind byte.
     pub fn from_u8(value: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| *kind as u8 == value)
+        Self::BY_BYTE[value as usize]
     }
 
     /// Read-only commands change no state; they are not journaled.
