@@ -410,12 +410,14 @@ impl Reader {
 
     /// Delivers an event now and publishes its command's events once `Done` closes them.
     fn release(&mut self, event: Event) {
-        self.link.deliver(event);
         self.batch.push(event);
         if event.head.kind == EventKind::Done as u8 {
+            // Fills and streams before the answer: a client that reads /fills right after
+            // its order's response must find that order's fills there.
             self.link.publish(&self.batch);
             self.batch.clear();
         }
+        self.link.deliver(event);
     }
 
     /// Releases held events whose sequence is now durable; true if any were.

@@ -188,6 +188,31 @@ async fn requests_complete_on_done_and_public_events_fan_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_is_published_before_its_answer_is_released() {
+    // What /fills and the private streams show must already include an order once its
+    // response is back: the publication may not trail the answer.
+    let fixture = Fixture::new("published-first", None);
+    let mut events = fixture.link.events.subscribe();
+    for price in 200..300 {
+        fixture.link.request(place(price), 9).await.unwrap();
+        let mut kinds = Vec::new();
+        while let Ok(published) = events.try_recv() {
+            kinds.push(published.event.head.kind);
+        }
+        assert_eq!(
+            kinds,
+            [
+                EventKind::BookDelta,
+                EventKind::OrderUpdate,
+                EventKind::Done
+            ]
+            .map(|k| k as u8),
+            "order at {price}: its events were published when its answer arrived"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_each_get_their_own_answer() {
     let fixture = Fixture::new("concurrent", None);
     let mut tasks = Vec::new();
