@@ -43,6 +43,19 @@ pub(crate) trait SpscMemory {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BrokenCursors(pub String);
 
+/// Refuses cursors no producer and consumer could have left. The producer stores `tail`
+/// once per batch, after stamping the batch's records, and the consumer reads by stamps, so
+/// `head` may pass the stored `tail` (a producer killed mid-batch), but never by more than
+/// one batch, which is at most `capacity`; and `tail` is never more than `capacity` ahead.
+fn check_cursors(head: u64, tail: u64, capacity: u64) -> Result<(), BrokenCursors> {
+    if tail.abs_diff(head) > capacity {
+        return Err(BrokenCursors(format!(
+            "tail {tail} head {head} capacity {capacity}"
+        )));
+    }
+    Ok(())
+}
+
 /// The producing end.
 pub(crate) struct Producer<M: SpscMemory> {
     memory: M,
@@ -62,12 +75,11 @@ impl<M: SpscMemory> Producer<M> {
         debug_assert!(capacity.is_power_of_two());
         let mask = capacity - 1;
         let head = memory.head().load(Acquire);
-        let mut tail = memory.tail().load(Acquire);
-        if tail < head || tail - head > capacity {
-            return Err(BrokenCursors(format!(
-                "tail {tail} head {head} capacity {capacity}"
-            )));
-        }
+        let stored_tail = memory.tail().load(Acquire);
+        check_cursors(head, stored_tail, capacity)?;
+        // The consumer follows stamps, so it may already have read records the dead
+        // producer stamped but never counted in `tail`: resume after the further of the two.
+        let mut tail = stored_tail.max(head);
         while tail - head < capacity
             && memory.stamp((tail & mask) as usize).load(Acquire) == tail + 1
         {
@@ -151,12 +163,7 @@ impl<M: SpscMemory> Consumer<M> {
     pub(crate) fn adopt(memory: M) -> Result<Self, BrokenCursors> {
         let capacity = memory.capacity();
         let head = memory.head().load(Acquire);
-        let tail = memory.tail().load(Acquire);
-        if tail < head || tail - head > capacity {
-            return Err(BrokenCursors(format!(
-                "tail {tail} head {head} capacity {capacity}"
-            )));
-        }
+        check_cursors(head, memory.tail().load(Acquire), capacity)?;
         Ok(Self {
             memory,
             head,
@@ -264,6 +271,26 @@ mod tests {
         let mut successor = Producer::attach(producer.memory().alias()).unwrap();
         successor.try_push(&record(3)).unwrap();
         assert_eq!(drain_values(&mut consumer, 10), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_new_producer_continues_after_records_the_consumer_took_past_the_stored_tail() {
+        let (mut producer, mut consumer) = ring(8);
+        let records: Vec<[u8; 64]> = (1..=3).map(record).collect();
+        let refs: Vec<&[u8]> = records.iter().map(|r| &r[..]).collect();
+        assert_eq!(producer.try_push_batch(&refs), 3);
+        // The old producer "died" mid-batch: its stamps are out, its tail store is not, and
+        // the consumer has already read the stamped records.
+        producer.memory().tail().store(0, Release);
+        assert_eq!(drain_values(&mut consumer, 10), vec![1, 2, 3]);
+        let adopted = Consumer::adopt(producer.memory().alias());
+        assert!(
+            adopted.is_ok(),
+            "a restarted consumer accepts these cursors"
+        );
+        let mut successor = Producer::attach(producer.memory().alias()).unwrap();
+        successor.try_push(&record(4)).unwrap();
+        assert_eq!(drain_values(&mut consumer, 10), vec![4]);
     }
 
     #[test]
