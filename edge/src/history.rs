@@ -62,7 +62,7 @@ fn apply_command(
     for published in resolve_owners(events) {
         let event = &published.event;
         if event.head.kind == EventKind::Trade as u8 {
-            market_data.apply_replayed_trade(event);
+            market_data.apply_trade(event);
             *highest = (*highest).max(event.body::<Trade>().trade_id);
             rebuilt.trades += 1;
         } else if event.head.kind == EventKind::Fill as u8 {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pinwheel_engine::message::{Command, Event, EventKind, RECORD_SIZE};
+use pinwheel_engine::message::{Command, Event, EventKind, Fill, RECORD_SIZE};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::error::ApiError;
@@ -279,9 +279,7 @@ impl EngineLink {
             let event = &published.event;
             // A fill the journal replay already recorded (the ring repeats it) is not kept twice.
             if event.head.kind == EventKind::Fill as u8
-                && !self
-                    .market_data
-                    .is_rebuilt(event.body::<pinwheel_engine::message::Fill>().trade_id)
+                && !self.market_data.is_rebuilt(event.body::<Fill>().trade_id)
             {
                 self.fills.record(published.owner, event);
             }

@@ -154,13 +154,20 @@ impl MarketData {
         &self.candles
     }
 
-    /// Applies a trade replayed from the journal (see [`crate::history`]): to the recent
-    /// trades and the candle store, with no check against the watermark (the ring is not
-    /// read yet).
-    pub fn apply_replayed_trade(&self, event: &Event) {
+    /// Applies a trade event to the recent trades and the candle store. The journal replay
+    /// ([`crate::history`]) calls it directly: the ring is not read yet, so there is nothing
+    /// to skip.
+    pub fn apply_trade(&self, event: &Event) {
         if let Some(row) = TradeRow::from_event(event) {
             self.record_trade(&event.body(), event.head.timestamp_ns / 1_000_000);
             self.candles.apply(&row);
+        }
+    }
+
+    /// Applies a trade read on the output ring unless the journal replay already applied it.
+    pub fn apply_live_trade(&self, event: &Event) {
+        if !self.is_rebuilt(event.body::<Trade>().trade_id) {
+            self.apply_trade(event);
         }
     }
 
@@ -205,12 +212,8 @@ impl MarketData {
                 tracing::warn!(market = delta.market, "book delta gap; re-querying depth");
                 let _ = link.request_depth_init(delta.market, self.depth_limit);
             }
-        } else if let Some(row) = TradeRow::from_event(event) {
-            if !self.is_rebuilt(row.trade_id) {
-                let trade: Trade = event.body();
-                self.record_trade(&trade, event.head.timestamp_ns / 1_000_000);
-                self.candles.apply(&row);
-            }
+        } else if event.head.kind == EventKind::Trade as u8 {
+            self.apply_live_trade(event);
         }
     }
 
@@ -261,13 +264,6 @@ impl MarketData {
         for (market, slot) in self.markets.iter().enumerate() {
             slot.lock().expect("market lock").ready = false;
             let _ = link.request_depth_init(market as u32, self.depth_limit);
-        }
-    }
-
-    /// Adds a live trade to the candle store unless the journal rebuild already applied it.
-    pub fn add_candle_trade(&self, row: &TradeRow) {
-        if !self.is_rebuilt(row.trade_id) {
-            self.candles.apply(row);
         }
     }
 
@@ -371,7 +367,7 @@ mod tests {
         data.rebuilt_trade_id.store(2, Ordering::Release);
         let ring_copies = [row(2, 110), row(3, 90)];
         for trade in &ring_copies {
-            data.add_candle_trade(trade);
+            data.apply_live_trade(&trade.to_event());
         }
         let symbol = &table.markets[0].symbol;
         let klines = data

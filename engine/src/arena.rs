@@ -6,6 +6,22 @@ use crate::message::{SelfTradePrevention, Side, TEXT_LEN};
 /// "No slot": the end of an intrusive list.
 pub const NIL: u32 = u32::MAX;
 
+/// Stores `value` in a fixed pool: in a freed slot if there is one, else in a new one at the
+/// end (pools are reserved at their capacity at start-up and callers check that capacity
+/// first). Returns the slot.
+pub(crate) fn store_in_pool<T>(pool: &mut Vec<T>, free: &mut Vec<u32>, value: T) -> u32 {
+    match free.pop() {
+        Some(slot) => {
+            pool[slot as usize] = value;
+            slot
+        }
+        None => {
+            pool.push(value);
+            (pool.len() - 1) as u32
+        }
+    }
+}
+
 /// A resting order. Queue links (`prev`/`next`) thread the orders of one price level in
 /// time order; user links thread one user's open orders in placement order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,16 +130,7 @@ impl OrderArena {
         if self.is_full() || self.find(order.id).is_some() {
             return None;
         }
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = order;
-                slot
-            }
-            None => {
-                self.slots.push(order);
-                (self.slots.len() - 1) as u32
-            }
-        };
+        let slot = store_in_pool(&mut self.slots, &mut self.free, order);
         self.by_id.insert(mix64(order.id), slot);
         Some(slot)
     }

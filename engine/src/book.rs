@@ -9,7 +9,7 @@
 //! [`LimitOrderBook`] bundles a book with its own arena for use without accounts
 //! (e.g. replaying NASDAQ LOBSTER data).
 
-use crate::arena::{Order, OrderArena, NIL};
+use crate::arena::{store_in_pool, Order, OrderArena, NIL};
 use crate::message::Side;
 
 /// One price level: the total open quantity and the queue of orders at that price.
@@ -145,16 +145,7 @@ impl Levels {
             head: NIL,
             tail: NIL,
         };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.pool[slot as usize] = level;
-                slot
-            }
-            None => {
-                self.pool.push(level);
-                (self.pool.len() - 1) as u32
-            }
-        };
+        let slot = store_in_pool(&mut self.pool, &mut self.free, level);
         self.prices.insert(index, price);
         self.slots.insert(index, slot);
         slot

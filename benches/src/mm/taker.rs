@@ -17,13 +17,12 @@ use tokio::sync::watch;
 use super::api::{self, Api, HttpError, MarketInfo};
 use super::ladder::Side;
 use super::price::SplitMix64;
+use super::ERROR_BACKOFF_MAX;
 
 /// An order is 1 to this many minimum quantities.
 pub const MAX_SIZE_MINIMUMS: i64 = 3;
 /// The position (in minimum quantities) at which the taker only trades back towards flat.
 pub const MAX_POSITION_MINIMUMS: i64 = 10;
-/// Longest wait after a failed round before the next.
-const ERROR_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// One market as the taker trades it, in lots.
 #[derive(Clone, Debug)]
@@ -164,7 +163,7 @@ impl Taker {
             counters: TakerCounters::default(),
         };
         taker.top_up().await?;
-        taker.baseline = taker.base_totals().await?;
+        taker.baseline = super::base_totals(&taker.api).await?;
         Ok(taker)
     }
 
@@ -226,7 +225,7 @@ impl Taker {
     /// Position per market in lots: base-asset total now minus the baseline (balances are
     /// the source of truth: an order whose answer was lost still counts).
     pub async fn positions(&self) -> anyhow::Result<Vec<i64>> {
-        let totals = self.base_totals().await?;
+        let totals = super::base_totals(&self.api).await?;
         Ok(self
             .markets
             .iter()
@@ -238,23 +237,13 @@ impl Taker {
             .collect())
     }
 
-    async fn base_totals(&self) -> anyhow::Result<HashMap<String, Decimal>> {
-        Ok(self
-            .api
-            .balances()
-            .await?
-            .into_iter()
-            .map(|(asset, free, locked)| (asset, free + locked))
-            .collect())
-    }
-
     /// Deposits what is missing of enough base to sell down to the bound twice and enough
     /// quote to buy it back twice; base deposited moves the baseline with it.
     async fn top_up(&mut self) -> anyhow::Result<()> {
         if !self.deposits {
             return Ok(());
         }
-        let have = self.base_totals().await?;
+        let have = super::base_totals(&self.api).await?;
         for (asset, wanted) in self.wanted_funds() {
             let missing = wanted - have.get(&asset).copied().unwrap_or_default();
             if missing > Decimal::ZERO {
