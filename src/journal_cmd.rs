@@ -133,8 +133,7 @@ fn replay(
         let snapshot = recovered.report.snapshot.clone();
         (recovered.engine, snapshot)
     };
-    let applied =
-        replay_into(&mut engine, &journal_dir(dir), to, &mut DiscardEvents, true)?.applied;
+    let replayed = replay_into(&mut engine, &journal_dir(dir), to, &mut DiscardEvents, true)?;
     if let Err(broken) = engine.check_invariants() {
         anyhow::bail!("state after replay breaks an invariant: {broken}");
     }
@@ -146,8 +145,11 @@ fn replay(
         println!("from snapshot: {} (sequence {sequence})", path.display());
     }
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
-    println!("replayed: {applied} commands in {seconds:.3} s");
-    println!("last sequence: {}", engine.last_sequence());
+    println!("replayed: {} commands in {seconds:.3} s", replayed.applied);
+    // The journal's last frame, as the engine logs it when it stops; a rejected command
+    // has a frame but does not move the engine's own (accepted) sequence.
+    let last_frame = replayed.last_sequence.max(engine.last_sequence());
+    println!("last sequence: {last_frame}");
     println!("state hash: {:016x}", engine.state_hash());
     Ok(())
 }
@@ -165,8 +167,8 @@ fn follow_journal(
         retention: config.hot_loop()?.retention,
         idle_sleep: Duration::from_millis(5),
     };
-    let engine = follow(&follow_config, &config.engine, &stop)?;
-    println!("last sequence: {}", engine.last_sequence());
-    println!("state hash: {:016x}", engine.state_hash());
+    let followed = follow(&follow_config, &config.engine, &stop)?;
+    println!("last sequence: {}", followed.last_sequence);
+    println!("state hash: {:016x}", followed.engine.state_hash());
     Ok(())
 }

@@ -341,12 +341,16 @@ fn create_user(name: &str) -> Command {
 }
 
 fn deposit(user: u64, asset: u32, amount: i64) -> Command {
+    transfer(CommandKind::Deposit, user, asset, amount)
+}
+
+fn transfer(kind: CommandKind, user: u64, asset: u32, amount: i64) -> Command {
     let body = Transfer {
         asset,
         reserved: 0,
         amount,
     };
-    for_user(user, Command::new(CommandKind::Deposit as u8, &body))
+    for_user(user, Command::new(kind as u8, &body))
 }
 
 /// A random order or cancel of one of the two users, around a price of 100.00.
@@ -821,6 +825,17 @@ fn engine_killed_at_random_moments_loses_no_acknowledged_command() {
         model.fills
     );
     assert!(model.fills > 0, "the traffic traded");
+    // A rejected command is journaled but moves no state: ending on one checks that the
+    // offline replay's last sequence counts it as the live engine does.
+    let overdraw = transfer(CommandKind::Withdraw, users[0], USD, i64::MAX);
+    let answer = client.call_acked(&mut engine, overdraw);
+    assert!(
+        answer
+            .events
+            .iter()
+            .any(|event| event.head.kind == EventKind::Rejected as u8),
+        "withdrawing more than the balance is rejected"
+    );
     drop(client);
     stop_and_compare_hashes(&dirs, engine);
 }

@@ -29,12 +29,21 @@ pub struct FollowConfig {
     pub idle_sleep: Duration,
 }
 
+/// Where a follower stopped.
+pub struct Followed {
+    /// The engine as it stands after the last frame applied.
+    pub engine: Engine,
+    /// Sequence of the last journal frame applied, accepted or rejected (the engine's own
+    /// [`Engine::last_sequence`] counts accepted commands only).
+    pub last_sequence: u64,
+}
+
 /// Follows the journal until `stop` is set; returns the engine as it stands then.
 pub fn follow(
     config: &FollowConfig,
     engine_config: &EngineConfig,
     stop: &AtomicBool,
-) -> anyhow::Result<Engine> {
+) -> anyhow::Result<Followed> {
     let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, false)?;
     tracing::info!(%report, "follower caught up");
     let journal = journal_dir(&config.data_dir);
@@ -70,7 +79,10 @@ pub fn follow(
             std::thread::sleep(config.idle_sleep);
         }
     }
-    Ok(engine)
+    Ok(Followed {
+        last_sequence: reader.last_sequence().max(report.last_sequence),
+        engine,
+    })
 }
 
 /// Writes a snapshot of `engine` atomically, then applies the retention rule.

@@ -205,7 +205,9 @@ impl Follower {
             idle_sleep: Duration::from_millis(1),
         };
         let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || follow(&config, &engine_config(), &flag));
+        let thread = std::thread::spawn(move || {
+            follow(&config, &engine_config(), &flag).map(|followed| followed.engine)
+        });
         Self {
             stop,
             thread: Some(thread),
