@@ -22,6 +22,8 @@ pub struct Mount {
     pub mount_point: PathBuf,
     /// File system type, e.g. `ext4` or `tmpfs`.
     pub fs_type: String,
+    /// Mount options, e.g. `rw`, `relatime`, `discard`.
+    pub options: Vec<String>,
 }
 
 /// The kernel command line, split into `name[=value]` parameters.
@@ -147,6 +149,12 @@ impl Host {
                     device: fields.next()?.to_string(),
                     mount_point: PathBuf::from(unescape_mount(fields.next()?)),
                     fs_type: fields.next()?.to_string(),
+                    options: fields
+                        .next()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
                 })
             })
             .collect()

@@ -82,6 +82,7 @@ fn isolated_tickless_host_passes_every_item() {
         "numa",
         "run_dir_tmpfs",
         "journal_filesystem",
+        "journal_discard",
     ];
     for id in expected {
         assert_eq!(status_of(&statuses, id), "pass", "{id}: {json:#}");
@@ -150,6 +151,28 @@ fn stock_host_warns_with_reasons_and_fixes() {
     for item in items.iter().filter(|i| i["status"] == "warn") {
         assert!(!item["fix"].as_str().unwrap().is_empty(), "{item}");
     }
+}
+
+#[test]
+fn a_journal_on_a_file_system_with_online_discard_is_warned_about() {
+    let root = temporary_root("isolated");
+    let mounts = root.path().join("proc/mounts");
+    let text = std::fs::read_to_string(&mounts).unwrap();
+    let text = text.replace("xfs rw,noatime", "ext4 rw,relatime,discard");
+    std::fs::write(&mounts, text).unwrap();
+    let report = check(&CheckOptions {
+        root: root.path().to_path_buf(),
+        data_dir: "/var/lib/pinwheel".into(),
+        run_dir: "/dev/shm/pinwheel-test".into(),
+    });
+    let discard = report.item("journal_discard").unwrap();
+    assert_eq!(discard.status, pinwheel_tuning::Status::Warn, "{discard:?}");
+    assert!(discard.found.contains("/var/lib/pinwheel"), "{discard:?}");
+    assert!(discard.fix.contains("fstrim"), "{discard:?}");
+    assert_eq!(
+        report.item("journal_filesystem").unwrap().status,
+        pinwheel_tuning::Status::Pass
+    );
 }
 
 #[test]
