@@ -18,7 +18,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use pinwheel_journal::measure::measure_fdatasync;
-use pinwheel_journal::Durability;
+use pinwheel_journal::{Durability, FlusherStats};
 use serde_json::{json, Value};
 
 use self::phases::{recovery_time, replay_speed, sync_ack, throughput, Throughput};
@@ -121,6 +121,8 @@ struct Figures {
     throughput: Vec<Throughput>,
     fdatasync: Histogram<u64>,
     sync_ack: Histogram<u64>,
+    /// The flusher's fdatasyncs during the sync-ack run.
+    ack_run_syncs: FlusherStats,
     replayed: u64,
     replay_time: Duration,
     recovery_commands: usize,
@@ -151,6 +153,10 @@ impl Figures {
             },
             "fdatasync_ns": p(&self.fdatasync),
             "sync_ack_ns": p(&self.sync_ack),
+            "sync_ack_run": {
+                "fdatasyncs": self.ack_run_syncs.syncs,
+                "slowest_fdatasync_ns": self.ack_run_syncs.slowest_sync.as_nanos() as u64,
+            },
             "replay_per_sec": self.replay_per_sec().round() as u64,
             "recovery_10m_s": self.recovery_time.as_secs_f64(),
             "recovery_commands": self.recovery_commands,
@@ -202,6 +208,7 @@ fn generate(plan: &Plan, seed: u64) -> anyhow::Result<Workload> {
 
 fn measure_all(plan: &Plan, args: &Args, root: &Path) -> anyhow::Result<Figures> {
     let workload = generate(plan, args.seed)?;
+    settle(root)?;
     let commands = &workload.commands[..plan.commands];
     let mut runs = Vec::new();
     for (durability, _) in Durability::ALL {
@@ -234,7 +241,7 @@ fn measure_all(plan: &Plan, args: &Args, root: &Path) -> anyhow::Result<Figures>
         "sync acknowledgements, open loop"
     );
     let ack_dir = root.join("sync-ack");
-    let sync_ack = sync_ack(
+    let (sync_ack, ack_run_syncs) = sync_ack(
         &ack_dir,
         &workload,
         &commands[..plan.ack_commands],
@@ -255,6 +262,7 @@ fn measure_all(plan: &Plan, args: &Args, root: &Path) -> anyhow::Result<Figures>
         throughput: runs,
         fdatasync,
         sync_ack,
+        ack_run_syncs,
         replayed,
         replay_time,
         recovery_commands: plan.recovery_commands,
@@ -262,8 +270,30 @@ fn measure_all(plan: &Plan, args: &Args, root: &Path) -> anyhow::Result<Figures>
     })
 }
 
+/// Removes an earlier phase's files and waits until the file system has finished with them.
 fn remove(dir: &Path) -> anyhow::Result<()> {
-    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))
+    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    let parent = dir
+        .parent()
+        .expect("phase folders live in the scratch folder");
+    settle(parent)
+}
+
+/// `syncfs` on the file system of `dir`: writes back what earlier phases (or other programs)
+/// left dirty and commits the file system's journal. Without it a phase can time the previous
+/// phase's clean-up: on ext4 mounted with `discard`, the commit after deleting a few hundred
+/// MiB of segments trims them while holding up every fdatasync, for ~90 ms on the development
+/// VM (`strace -T -e fdatasync` showed one such call in an otherwise ~100 us run).
+fn settle(dir: &Path) -> anyhow::Result<()> {
+    let folder =
+        std::fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    // SAFETY: a plain syscall on a descriptor that `folder` keeps open for the call.
+    let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&folder)) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("syncfs on {}", dir.display()));
+    }
+    Ok(())
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -323,6 +353,11 @@ fn print_table(figures: &Figures, plan: &Plan, parent: &Path, pinning: &Pinning)
         format!("fdatasync p99 {fsync_p99}"),
         ack_ratio,
         verdict(ack_ratio <= SYNC_ACK_GOAL_RATIO)
+    );
+    println!(
+        "  sync-ack run: the flusher made {} fdatasyncs, the slowest took {:.2} ms (one slow sync holds up every ack behind it)",
+        figures.ack_run_syncs.syncs,
+        figures.ack_run_syncs.slowest_sync.as_secs_f64() * 1e3
     );
     let replay = figures.replay_per_sec();
     println!(

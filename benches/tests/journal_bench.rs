@@ -41,9 +41,11 @@ fn a_tiny_run_reports_every_figure_and_removes_its_journals() {
     }
     positive(&["replay_per_sec"]);
     positive(&["recovery_10m_s"]);
+    positive(&["sync_ack_run", "fdatasyncs"]);
+    positive(&["sync_ack_run", "slowest_fdatasync_ns"]);
     assert_eq!(value["recovery_commands"], 200_000, "--tiny's default");
     let keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(keys.len(), 7, "exactly the documented figures: {keys:?}");
+    assert_eq!(keys.len(), 8, "exactly the documented figures: {keys:?}");
 
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -40,6 +40,10 @@ pub(crate) struct Shared {
     pub failure: Mutex<Option<String>>,
     pub durable: DurableCursor,
     pub config: JournalConfig,
+    /// `fdatasync` calls the flusher made, and the slowest of them (ns): what the device did
+    /// while this writer ran, for benchmarks and diagnostics.
+    pub syncs: AtomicU64,
+    pub slowest_sync_ns: AtomicU64,
 }
 
 impl Shared {

@@ -47,7 +47,11 @@ fn sync_through(shared: &Shared, writer_segment: u64) -> Result<(), JournalError
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     for (_, (file, path)) in files.range(..=writer_segment) {
+        let started = Instant::now();
         fdatasync(file, path)?;
+        let took = started.elapsed().as_nanos() as u64;
+        shared.syncs.fetch_add(1, Ordering::Relaxed);
+        shared.slowest_sync_ns.fetch_max(took, Ordering::Relaxed);
     }
     // Segments before the writer's are full: nothing more will be written to them.
     files.retain(|index, _| *index >= writer_segment);

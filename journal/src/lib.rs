@@ -46,7 +46,7 @@ pub use retention::{apply_retention, ARCHIVE_DIR};
 pub use segment_file::{list_segments, segment_file_name, SegmentEntry, SEGMENT_HEADER_SIZE};
 pub use snapshot::{latest_snapshot, read_snapshot, write_snapshot, Snapshot, SnapshotDamage};
 pub use verify::{verify, VerifyReport};
-pub use writer::JournalWriter;
+pub use writer::{FlusherStats, JournalWriter};
 
 /// Compile-time check: the writer moves to the engine thread, readers and cursors to followers.
 #[allow(dead_code)]

@@ -37,6 +37,15 @@ struct ActiveSegment {
     pos: usize,
 }
 
+/// The flusher's `fdatasync` calls so far (none in durability `none`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlusherStats {
+    /// `fdatasync` calls made.
+    pub syncs: u64,
+    /// The slowest of them.
+    pub slowest_sync: Duration,
+}
+
 /// Appends frames to the journal; owned by the engine thread. See the module docs.
 pub struct JournalWriter {
     /// `None` in durability `none`: nothing is journaled.
@@ -95,6 +104,8 @@ impl JournalWriter {
             failure: Mutex::new(None),
             durable,
             config: config.clone(),
+            syncs: AtomicU64::new(0),
+            slowest_sync_ns: AtomicU64::new(0),
         });
         if let Some(ready) = ready {
             assert!(
@@ -183,6 +194,26 @@ impl JournalWriter {
             (None, None) => {
                 unreachable!("only a closed writer has no cursor, and close consumes it")
             }
+        }
+    }
+
+    /// How the device behaved so far: the flusher's `fdatasync` count and the slowest one.
+    /// A single slow sync holds up every acknowledgement behind it, so this explains a sync
+    /// acknowledgement tail that the device's typical latency does not.
+    pub fn flusher_stats(&self) -> FlusherStats {
+        self.shared
+            .as_ref()
+            .map_or(FlusherStats::default(), |shared| FlusherStats {
+                syncs: shared.syncs.load(Ordering::Relaxed),
+                slowest_sync: Duration::from_nanos(shared.slowest_sync_ns.load(Ordering::Relaxed)),
+            })
+    }
+
+    /// Starts [`flusher_stats`](Self::flusher_stats) afresh (a benchmark's measured window).
+    pub fn reset_flusher_stats(&self) {
+        if let Some(shared) = &self.shared {
+            shared.syncs.store(0, Ordering::Relaxed);
+            shared.slowest_sync_ns.store(0, Ordering::Relaxed);
         }
     }
 

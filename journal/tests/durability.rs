@@ -56,6 +56,28 @@ fn unpublished_frames_are_never_reported_durable() {
     writer.close().unwrap();
 }
 
+#[test]
+fn the_flusher_counts_its_fdatasyncs_and_keeps_the_slowest() {
+    let dirs = TestDirs::new();
+    let mut writer = dirs.open_writer(Durability::Sync, 1);
+    let cursor = DurableCursor::open(&dirs.run()).unwrap();
+    writer.reset_flusher_stats();
+    for sequence in 1..=3u64 {
+        writer.append(sequence, timestamp_for(sequence), &payload_for(sequence));
+        writer.publish();
+        assert!(cursor.wait_for(sequence, WAIT), "{sequence} not durable");
+    }
+    let stats = writer.flusher_stats();
+    assert!(
+        stats.syncs >= 3,
+        "one fdatasync per durable step at least: {stats:?}"
+    );
+    assert!(stats.slowest_sync > Duration::ZERO, "{stats:?}");
+    writer.reset_flusher_stats();
+    assert_eq!(writer.flusher_stats().syncs, 0, "reset starts a new window");
+    writer.close().unwrap();
+}
+
 /// Child side of the crash test: appends in sync mode and prints every durable sequence.
 /// Does nothing unless started by `a_killed_writer_loses_nothing_it_reported_durable`.
 #[test]

@@ -9,7 +9,7 @@ use anyhow::Context;
 use pinwheel_engine::hot_loop::{is_journaled, HotLoopConfig};
 use pinwheel_engine::message::Command;
 use pinwheel_engine::{Counters, Engine};
-use pinwheel_journal::{Durability, DurableCursor, JournalWriter};
+use pinwheel_journal::{Durability, DurableCursor, FlusherStats, JournalWriter};
 
 use crate::engine::workload::{self, CountingSink};
 
@@ -122,6 +122,16 @@ impl DrivenEngine {
             anyhow::bail!("sequence {target} was not durable within {limit:?}");
         }
         Ok(())
+    }
+
+    /// The flusher's `fdatasync` count and slowest call since the last reset.
+    pub fn flusher_stats(&self) -> FlusherStats {
+        self.journal.flusher_stats()
+    }
+
+    /// Starts the flusher's statistics afresh.
+    pub fn reset_flusher_stats(&self) {
+        self.journal.reset_flusher_stats();
     }
 
     /// `Err` if the flusher or preparer stopped.

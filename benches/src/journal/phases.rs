@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use pinwheel_engine::message::Command;
 use pinwheel_engine::recovery::{journal_dir, recover, replay_into, DiscardEvents};
-use pinwheel_journal::Durability;
+use pinwheel_journal::{Durability, FlusherStats};
 
 use super::driven::DrivenEngine;
 use crate::engine::workload::{self, Workload};
@@ -113,19 +113,21 @@ pub fn sync_ack(
     rate: u64,
     segment_size: u64,
     pinning: &Pinning,
-) -> anyhow::Result<Histogram<u64>> {
+) -> anyhow::Result<(Histogram<u64>, FlusherStats)> {
     anyhow::ensure!(
         rate > 0 && !commands.is_empty(),
         "the ack rate and count must be positive"
     );
     let mut driven = prepared(root, Durability::Sync, workload, segment_size)?;
+    driven.reset_flusher_stats();
     let latencies = on_measuring_thread(pinning, || open_loop_acks(&mut driven, commands, rate))?;
     anyhow::ensure!(
         driven.sink.rejects == 0,
         "the engine rejected commands of the workload"
     );
+    let during = driven.flusher_stats();
     driven.close()?;
-    Ok(latencies)
+    Ok((latencies, during))
 }
 
 fn open_loop_acks(
