@@ -55,7 +55,14 @@ impl Supervised {
     /// Starts the child.
     pub fn start(&mut self, exe: &Path) -> anyhow::Result<()> {
         let mut command = Command::new(exe);
-        command.args(&self.args).stdin(Stdio::null());
+        // Its own process group: Ctrl-C in a terminal signals the whole foreground group at
+        // once, and the market maker's cancel-all on exit then raced the edge's shutdown.
+        // Only `up` gets the signal now, and it stops its children in order (the bot first,
+        // the engine last).
+        command
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .process_group(0);
         // SAFETY: the closure runs in the forked child before exec and only calls prctl,
         // which is async-signal-safe; it touches no memory of the parent.
         unsafe {

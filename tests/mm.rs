@@ -445,5 +445,20 @@ fn the_demo_taker_makes_every_market_trade_and_keeps_its_position_bounded() {
     }
     assert!(moved, "the taker holds a position at some point");
     assert!(up.alive(), "up is still running");
-    up.stop(Duration::from_secs(20));
+    // As Ctrl-C does: SIGTERM to up's whole process group.
+    assert!(up.stop(Duration::from_secs(20)).is_some(), "up stopped");
+    drop(up);
+
+    // `up` stopped the market maker before its edge, so the maker's cancel-all on exit went
+    // through: the demo leaves no quote resting in the books.
+    let (_again, edge) = start_up(&scratch, &[]);
+    let body = json!({"username": "market-maker", "password": "market-maker-password"});
+    let (status, answer) = edge.post("/api/v1/signin", None, body);
+    assert_eq!(status, 200, "the maker account exists: {answer}");
+    let maker = answer["token"].as_str().unwrap();
+    assert_eq!(
+        edge.open_order_ids(maker),
+        Vec::<u64>::new(),
+        "the demo's quotes outlived it"
+    );
 }
