@@ -129,7 +129,7 @@ fn replay(
             None,
         )
     } else {
-        let recovered = recover(dir, &config.engine, false)?;
+        let recovered = recover(dir, &config.engine, None)?;
         let snapshot = recovered.report.snapshot.clone();
         (recovered.engine, snapshot)
     };

@@ -5,10 +5,13 @@
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use pinwheel_engine::config::{EngineConfig, MarketTable};
 use pinwheel_engine::message::{Event, EventKind, Trade};
 use pinwheel_feed::catch_up::JournalCatchUp;
+use pinwheel_journal::DurableCursor;
+use pinwheel_ring::BroadcastReader;
 
 use crate::fills::UserFills;
 use crate::market_data::MarketData;
@@ -23,10 +26,14 @@ pub struct Rebuilt {
     pub fills: u64,
 }
 
+/// Most time the replay waits for the journal to hold what the engine already published.
+const PUBLISHED_WAIT: Duration = Duration::from_secs(5);
+
 /// Replays the journal once into `market_data` and `fills`. Call after attaching to the
 /// output ring and before reading it, so nothing falls between the two.
 pub fn rebuild(
     data_dir: &Path,
+    run_dir: &Path,
     engine: &EngineConfig,
     market_data: &MarketData,
     fills: &UserFills,
@@ -34,6 +41,7 @@ pub fn rebuild(
     if !data_dir.join(pinwheel_journal::JOURNAL_DIR).is_dir() {
         return Ok(Rebuilt::default());
     }
+    wait_until_published_is_durable(run_dir);
     let table = MarketTable::resolve(engine).map_err(|e| anyhow::anyhow!("markets: {e}"))?;
     let mut replay = JournalCatchUp::new(data_dir, table, engine.capacity.clone());
     let stop = AtomicBool::new(false);
@@ -45,6 +53,39 @@ pub fn rebuild(
     })?;
     market_data.mark_rebuilt(highest);
     Ok(rebuilt)
+}
+
+/// The journal's files hold a frame once the flusher has copied it there, a moment after the
+/// engine published the command's events. Waits (bounded) until every command whose events
+/// were in the output ring when this edge attached is durable: its trades would otherwise be
+/// neither in the replay nor in the part of the ring this edge reads.
+fn wait_until_published_is_durable(run_dir: &Path) {
+    let path = pinwheel_ring::output_path(run_dir);
+    let Ok(probe) = BroadcastReader::attach_waiting(&path, 0, Duration::ZERO) else {
+        return; // no engine has run here: nothing published
+    };
+    let end = probe.writer_position();
+    if end == 0 || !probe.writer_alive(Duration::from_secs(2)) {
+        return; // a stopped engine left everything it published in the journal
+    }
+    let Ok(mut last) = BroadcastReader::attach_waiting(&path, end - 1, Duration::ZERO) else {
+        return;
+    };
+    let mut record = vec![0u8; last.record_size()];
+    let Ok(Some(_)) = last.try_next(&mut record) else {
+        return; // overwritten already: far older than what the replay will find
+    };
+    let sequence = Event::from_bytes(&record).head.sequence;
+    let Ok(durable) = DurableCursor::open(run_dir) else {
+        return;
+    };
+    if !durable.wait_for(sequence, PUBLISHED_WAIT) {
+        tracing::warn!(
+            sequence,
+            durable = durable.get(),
+            "the journal did not reach the engine's published sequence in {PUBLISHED_WAIT:?}; recent trades may be missing from this edge's history"
+        );
+    }
 }
 
 /// One replayed command's events: its trades and its fills, owners resolved as the live

@@ -98,6 +98,7 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
     // After attaching to the output ring, before reading it: nothing falls between the two.
     let rebuilt = crate::history::rebuild(
         &config.data_dir,
+        &config.run_dir,
         &config.engine,
         &link.market_data,
         &link.fills,

@@ -44,7 +44,7 @@ pub fn follow(
     engine_config: &EngineConfig,
     stop: &AtomicBool,
 ) -> anyhow::Result<Followed> {
-    let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, false)?;
+    let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, None)?;
     tracing::info!(%report, "follower caught up");
     let journal = journal_dir(&config.data_dir);
     let mut reader = JournalReader::open(&journal, engine.last_sequence() + 1)?;

@@ -24,6 +24,9 @@ use crate::{Engine, EventSink};
 /// The shared counters' file name in the run directory.
 pub const COUNTERS_FILE: &str = "counters";
 
+/// The journal's staging folder inside the run directory.
+pub const JOURNAL_STAGE_DIR: &str = "journal-stage";
+
 /// Polls between two rounds of housekeeping.
 pub const HOUSEKEEPING_EVERY: u64 = 1024;
 
@@ -82,6 +85,9 @@ impl HotLoopConfig {
     pub fn journal_config(&self) -> JournalConfig {
         JournalConfig {
             dir: self.data_dir.join("journal"),
+            // tmpfs by default (the run directory): the engine thread's stores into the
+            // staging copy never wait for a disk writeback.
+            stage_dir: self.run_dir.join(JOURNAL_STAGE_DIR),
             segment_size: self.segment_size,
             durability: self.durability,
             flush_interval: self.flush_interval,
@@ -162,7 +168,9 @@ struct Stage {
 impl Stage {
     /// Recovers the state, then opens the rings, the counters and the journal.
     fn open(config: &HotLoopConfig, engine_config: &EngineConfig) -> anyhow::Result<Self> {
-        let Recovered { engine, report } = recover(&config.data_dir, engine_config, true)?;
+        let stage_dir = config.journal_config().stage_dir;
+        let Recovered { engine, report } =
+            recover(&config.data_dir, engine_config, Some(&stage_dir))?;
         tracing::info!(%report, "recovered");
         let input = InputConfig {
             max_edges: config.max_edges,

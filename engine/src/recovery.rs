@@ -73,17 +73,23 @@ pub fn snapshot_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("snapshots")
 }
 
-/// Rebuilds the engine from `data_dir`. `repair` cuts a torn final frame off the journal
-/// (the engine's start does; read-only tools do not).
-pub fn recover(data_dir: &Path, config: &EngineConfig, repair: bool) -> anyhow::Result<Recovered> {
+/// Rebuilds the engine from `data_dir`.
+///
+/// `repair` is the engine's start: `Some(stage_dir)` first copies the frames a killed engine
+/// left in its staging folder into the journal, then cuts a torn final frame off. Read-only
+/// callers (tools, followers) pass `None`.
+pub fn recover(
+    data_dir: &Path,
+    config: &EngineConfig,
+    repair: Option<&Path>,
+) -> anyhow::Result<Recovered> {
     let table = MarketTable::resolve(config)?;
     let journal = journal_dir(data_dir);
     std::fs::create_dir_all(&journal)?;
     std::fs::create_dir_all(snapshot_dir(data_dir))?;
-    let torn_tail = if repair {
-        checked_recovery(&journal)?.torn_tail
-    } else {
-        None
+    let torn_tail = match repair {
+        Some(stage_dir) => checked_recovery(&journal, stage_dir)?.torn_tail,
+        None => None,
     };
     let (mut engine, snapshot) = match latest_snapshot(&snapshot_dir(data_dir))? {
         Some(snapshot) => {
@@ -115,8 +121,11 @@ pub fn recover(data_dir: &Path, config: &EngineConfig, repair: bool) -> anyhow::
     Ok(Recovered { engine, report })
 }
 
-fn checked_recovery(journal: &Path) -> Result<RecoveryReport, JournalError> {
-    let report = pinwheel_journal::recover(journal)?;
+fn checked_recovery(journal: &Path, stage_dir: &Path) -> Result<RecoveryReport, JournalError> {
+    let report = pinwheel_journal::recover_staged(journal, stage_dir)?;
+    if report.staged.frames > 0 {
+        tracing::info!(frames = report.staged.frames, stage = %stage_dir.display(), "journal: copied staged frames into their segments");
+    }
     if let Some((path, offset)) = &report.torn_tail {
         tracing::warn!(file = %path.display(), offset, "journal ended in a torn frame (a crash mid-write); cut it off");
     }

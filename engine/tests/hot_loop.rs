@@ -209,7 +209,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     drop(producer);
     engine.stop();
 
-    let live = recover(&config.data_dir, &small_engine(), false).unwrap();
+    let live = recover(&config.data_dir, &small_engine(), None).unwrap();
     assert_eq!(live.engine.last_sequence(), done_sequence);
     live.engine.check_invariants().unwrap();
 
@@ -232,7 +232,7 @@ fn commands_are_journaled_applied_answered_and_recovered() {
     assert_eq!(last.last().unwrap().head.sequence, done_sequence + 3);
     drop(producer);
     engine.stop();
-    let again = recover(&config.data_dir, &small_engine(), false).unwrap();
+    let again = recover(&config.data_dir, &small_engine(), None).unwrap();
     assert_eq!(again.report.last_sequence, done_sequence + 3);
     again.engine.check_invariants().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -255,7 +255,7 @@ fn queries_are_answered_but_not_journaled() {
     assert_eq!(kinds(&answer), vec![EventKind::UserInfo, EventKind::Done]);
     drop(producer);
     engine.stop();
-    let recovered = recover(&config.data_dir, &small_engine(), false).unwrap();
+    let recovered = recover(&config.data_dir, &small_engine(), None).unwrap();
     assert_eq!(
         recovered.report.replayed, 1,
         "only the CreateUser is journaled"

@@ -136,7 +136,7 @@ fn snapshot_plus_tail_gives_the_same_hash_as_a_full_replay() {
 
     let snapshot = read_snapshot(&snapshot_path).unwrap();
     assert_eq!(snapshot.state_hash, midway_hash);
-    let recovered = recover(&data_dir, &engine_config(), false).unwrap();
+    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
     let (used, snapshot_sequence) = recovered.report.snapshot.clone().unwrap();
     assert_eq!(used, snapshot_path);
     assert_eq!(snapshot_sequence, snapshot.sequence);
@@ -179,7 +179,7 @@ fn a_snapshot_from_a_partial_replay_with_retention_still_recovers_the_full_state
         segments_after < segments_before,
         "retention removed covered segments ({segments_before} -> {segments_after})"
     );
-    let recovered = recover(&data_dir, &engine_config(), false).unwrap();
+    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
     assert_eq!(recovered.engine.state_hash(), full_hash);
     assert_eq!(recovered.engine.last_sequence(), live.last_sequence());
     assert_eq!(recovered.report.last_sequence, commands.len() as u64);
@@ -290,7 +290,7 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
     }
     let full = full_replay(&data_dir, None);
     assert_eq!(full.state_hash(), live.state_hash());
-    let recovered = recover(&data_dir, &engine_config(), false).unwrap();
+    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
     assert!(recovered.report.snapshot.is_some());
     assert_eq!(recovered.engine.state_hash(), full.state_hash());
     assert_eq!(recovered.engine.last_sequence(), full.last_sequence());

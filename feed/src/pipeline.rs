@@ -4,7 +4,7 @@
 //! the hot loop (journal before publish), so the feed sees what it sees in production.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use pinwheel_engine::config::{EngineConfig, MarketTable};
@@ -51,6 +51,22 @@ impl EnginePipeline {
             sequence: 0,
             events: Vec::with_capacity(64),
         })
+    }
+
+    /// Waits (at most `limit`) until every command so far is durable, and so in the journal's
+    /// files: the flusher copies frames there a moment after they are appended.
+    pub fn wait_durable(&self, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        while self.journal.durable_sequence() < self.sequence {
+            self.journal.health()?;
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "sequence {} not durable within {limit:?}",
+                self.sequence
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
     }
 
     /// Runs one command as user `user_id`; returns its events (valid until the next call).

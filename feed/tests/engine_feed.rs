@@ -113,6 +113,7 @@ impl Market {
 
     /// Every trade the engine made, read from the journal by replaying it independently.
     fn trades_from_journal(&mut self, data_dir: &Path) -> Vec<TradeRow> {
+        self.pipeline.wait_durable(Duration::from_secs(10)).unwrap();
         let mut catch_up = pinwheel_feed::catch_up::JournalCatchUp::new(
             data_dir,
             pinwheel_engine::config::MarketTable::resolve(&engine_config()).unwrap(),
@@ -147,6 +148,10 @@ fn embedded_store_rebuilt_from_the_journal_equals_one_fed_live() {
         assert!(live.apply(&trade));
     }
     let rebuilt = EmbeddedStore::new(symbols());
+    market
+        .pipeline
+        .wait_durable(Duration::from_secs(10))
+        .unwrap();
     assert_eq!(
         rebuilt
             .rebuild_from_journal(&data_dir, &engine_config())

@@ -4,35 +4,56 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::CachePadded;
-use memmap2::MmapMut;
 
 use crate::config::JournalConfig;
 use crate::durable_cursor::DurableCursor;
 use crate::error::JournalError;
 use crate::handoff::Slot;
+use crate::stage::Stage;
 
-/// A segment created, pre-faulted and synced ahead of time, waiting for the writer.
+/// A segment created and synced ahead of time, with its staging file, waiting for the writer.
 pub(crate) struct PreparedSegment {
     pub index: u64,
-    pub map: MmapMut,
+    pub stage: Arc<Stage>,
+}
+
+/// A segment the flusher may still have to copy out and sync.
+pub(crate) struct OpenSegment {
+    pub file: File,
+    pub path: PathBuf,
+    pub stage: Arc<Stage>,
+}
+
+/// Packs the writer's published end (segment index, byte position) into one word, so that the
+/// flusher reads both from one atomic load. Positions are 8-aligned and below 2^35 (segments
+/// are at most 4 GiB), so `pos / 8` fits in the low 32 bits.
+pub(crate) fn pack_end(index: u64, pos: usize) -> u64 {
+    debug_assert!(index < 1 << 32 && pos.is_multiple_of(8) && (pos as u64 >> 3) < 1 << 32);
+    index << 32 | (pos as u64 >> 3)
+}
+
+/// The inverse of [`pack_end`].
+pub(crate) fn unpack_end(packed: u64) -> (u64, usize) {
+    (packed >> 32, ((packed & 0xffff_ffff) << 3) as usize)
 }
 
 /// Everything the three journal threads share.
 pub(crate) struct Shared {
     /// Highest sequence the writer has published (release by the writer, acquire by the flusher).
     pub written: CachePadded<AtomicU64>,
-    /// Index of the segment the writer appends to; stored before any frame in it is published.
-    pub writer_segment: CachePadded<AtomicU64>,
+    /// Where the published frames end, [`pack_end`]ed; stored (release) just before `written`,
+    /// so a flusher that read `written` finds every frame up to it below this end.
+    pub published_end: CachePadded<AtomicU64>,
     /// Preparer -> writer: the next segment.
     pub ready: Slot<PreparedSegment>,
-    /// Writer -> preparer: the mapping of a full segment, to unmap off the hot path.
-    pub retired: Slot<MmapMut>,
-    /// Open files of segments that may hold frames not yet synced (and the prepared one), by index.
-    /// Locked by the flusher and the preparer only, never by the writer.
-    pub files: Mutex<BTreeMap<u64, (File, PathBuf)>>,
+    /// Writer -> preparer: the staging file of a full segment, to unmap off the hot path.
+    pub retired: Slot<Arc<Stage>>,
+    /// Segments that may hold frames not yet copied out and synced (and the prepared one), by
+    /// index. Locked by the flusher and the preparer only, never by the writer.
+    pub files: Mutex<BTreeMap<u64, OpenSegment>>,
     /// Set by the writer when it closes; the flusher syncs what is published, then both threads end.
     pub stop: AtomicBool,
     /// Set when a background thread failed; `failure` says why.

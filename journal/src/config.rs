@@ -15,6 +15,8 @@ pub const MAX_SEGMENT_SIZE: u64 = 4 * 1024 * 1024 * 1024;
 pub const PAGE_SIZE: u64 = 4096;
 /// Default segment size: 64 MiB holds about 440 000 frames of 128-byte commands.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+/// The default staging folder's name inside the journal directory.
+pub const STAGE_DIR: &str = "stage";
 /// Default async flush interval.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(5);
 
@@ -136,13 +138,18 @@ pub struct JournalConfig {
     pub flusher_core: Option<usize>,
     /// What retention does with covered segments.
     pub retention: Retention,
+    /// Where the engine thread's staging segments live (see `stage.rs`): on tmpfs for speed
+    /// (the engine puts them in its run directory); anywhere works. Default `<dir>/stage`.
+    pub stage_dir: PathBuf,
 }
 
 impl JournalConfig {
     /// A configuration with the defaults for everything but the directory and durability.
     pub fn new(dir: impl Into<PathBuf>, durability: Durability) -> Self {
+        let dir = dir.into();
         JournalConfig {
-            dir: dir.into(),
+            stage_dir: dir.join(STAGE_DIR),
+            dir,
             segment_size: DEFAULT_SEGMENT_SIZE,
             durability,
             flush_interval: DEFAULT_FLUSH_INTERVAL,

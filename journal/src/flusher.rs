@@ -1,4 +1,6 @@
-//! The flusher thread: group commit with `fdatasync`, then publish the durable sequence.
+//! The flusher thread: copies published frames from the staging files into the segment files
+//! (`pwrite`), makes them durable (`fdatasync`, group commit), then publishes the durable
+//! sequence.
 //!
 //! One `fdatasync` covers every frame published before it, however many: under load the
 //! flusher syncs as fast as the device allows and each sync carries a whole group.
@@ -7,10 +9,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::background::Shared;
+use crate::background::{unpack_end, Shared};
 use crate::config::Durability;
 use crate::error::JournalError;
 use crate::segment_file::fdatasync;
+use crate::stage::copy_out;
 
 /// Idle waiting in `sync` mode. Pinned to its own core the flusher spins (lowest latency);
 /// unpinned it backs off to short sleeps so that it does not steal a shared core.
@@ -40,37 +43,76 @@ impl Idle {
     }
 }
 
-/// Syncs every segment up to the writer's current one; closes the full ones once synced.
-fn sync_through(shared: &Shared, writer_segment: u64) -> Result<(), JournalError> {
+/// How far the segment files hold the published frames: segment index, byte position, and
+/// the sequence that is durable once they are synced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Flushed {
+    pub index: u64,
+    pub pos: usize,
+    pub sequence: u64,
+}
+
+/// Copies `[flushed, end)` out of the staging files and syncs every segment it touched; drops
+/// (and removes the staging files of) the segments before `end`'s, which are full.
+fn copy_and_sync(shared: &Shared, flushed: Flushed, end: (u64, usize)) -> Result<(), JournalError> {
     let mut files = shared
         .files
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for (_, (file, path)) in files.range(..=writer_segment) {
+    for (&index, segment) in files.range(flushed.index..=end.0) {
+        let from = if index == flushed.index {
+            flushed.pos
+        } else {
+            0
+        };
+        let to = if index == end.0 {
+            end.1
+        } else {
+            segment.stage.len()
+        };
+        if from >= to {
+            continue;
+        }
+        copy_out(&segment.stage, &segment.file, &segment.path, from, to)?;
         let started = Instant::now();
-        fdatasync(file, path)?;
+        fdatasync(&segment.file, &segment.path)?;
         let took = started.elapsed().as_nanos() as u64;
         shared.syncs.fetch_add(1, Ordering::Relaxed);
         shared.slowest_sync_ns.fetch_max(took, Ordering::Relaxed);
     }
-    // Segments before the writer's are full: nothing more will be written to them.
-    files.retain(|index, _| *index >= writer_segment);
+    // Segments before the writer's are full and now durable: nothing more will be written to
+    // them, and their staging copies are no longer needed for recovery.
+    while files
+        .first_key_value()
+        .is_some_and(|(index, _)| *index < end.0)
+    {
+        let (_, segment) = files.pop_first().expect("checked above");
+        segment.stage.remove_file()?;
+    }
     Ok(())
 }
 
-/// Makes everything published so far durable; returns the new durable sequence.
-fn commit(shared: &Shared, synced: u64) -> Result<u64, JournalError> {
-    // Acquire pairs with the writer's release: every frame up to `written` is in memory,
-    // and `writer_segment` is at least the segment that holds them.
+/// Makes everything published so far durable; returns how far that is.
+fn commit(shared: &Shared, flushed: Flushed) -> Result<Flushed, JournalError> {
+    // Acquire pairs with the writer's release: every frame up to `written` is in its stage,
+    // below the published end read next (stored before `written`).
     let written = shared.written.load(Ordering::Acquire);
-    if written <= synced {
-        return Ok(synced);
+    if written <= flushed.sequence {
+        return Ok(flushed);
     }
-    let writer_segment = shared.writer_segment.load(Ordering::Acquire);
-    sync_through(shared, writer_segment)?;
+    let end = unpack_end(shared.published_end.load(Ordering::Acquire));
+    debug_assert!(
+        end >= (flushed.index, flushed.pos),
+        "the published end never goes back"
+    );
+    copy_and_sync(shared, flushed, end)?;
     // Release: an edge that reads this value reads a sequence whose frame is on disk.
     shared.durable.set(written);
-    Ok(written)
+    Ok(Flushed {
+        index: end.0,
+        pos: end.1,
+        sequence: written,
+    })
 }
 
 fn pin(core: Option<usize>) {
@@ -80,8 +122,8 @@ fn pin(core: Option<usize>) {
     }
 }
 
-/// Body of the flusher thread. `synced` is the sequence already durable when it starts.
-pub(crate) fn run_flusher(shared: Arc<Shared>, mut synced: u64) {
+/// Body of the flusher thread. `flushed` is what the segment files already hold, durably.
+pub(crate) fn run_flusher(shared: Arc<Shared>, mut flushed: Flushed) {
     pin(shared.config.flusher_core);
     let mut idle = Idle {
         spin_only: shared.config.flusher_core.is_some(),
@@ -96,9 +138,9 @@ pub(crate) fn run_flusher(shared: Arc<Shared>, mut synced: u64) {
             _ => stopping || Instant::now() >= next_tick,
         };
         if due {
-            match commit(&shared, synced) {
-                Ok(durable) if durable > synced => {
-                    synced = durable;
+            match commit(&shared, flushed) {
+                Ok(now) if now.sequence > flushed.sequence => {
+                    flushed = now;
                     idle.reset();
                 }
                 Ok(_) => {}

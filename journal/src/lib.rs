@@ -1,9 +1,10 @@
 //! pinwheel-journal: the journal, snapshots, crash recovery and replay.
 //!
-//! The engine thread appends each command as a frame into a mapped, pre-faulted segment
-//! ([`JournalWriter::append`], a memcpy) and publishes once per batch ([`JournalWriter::publish`]).
-//! A flusher thread makes frames durable with `fdatasync` in groups and publishes the highest
-//! durable sequence in shared memory ([`DurableCursor`]). [`recover`] cuts a torn tail and names
+//! The engine thread appends each command as a frame into the mapped, pre-faulted staging copy
+//! of a segment ([`JournalWriter::append`], a memcpy) and publishes once per batch
+//! ([`JournalWriter::publish`]). A flusher thread copies published frames into the segment files
+//! and makes them durable with `fdatasync` in groups, then publishes the highest durable
+//! sequence in shared memory ([`DurableCursor`]). [`recover`] cuts a torn tail and names
 //! any other damage; [`JournalReader`] and [`replay`] read frames back; snapshots are written
 //! atomically by a follower ([`write_snapshot`], [`latest_snapshot`]); [`apply_retention`]
 //! removes or archives segments a snapshot covers; [`verify`] checks everything.
@@ -28,23 +29,25 @@ mod retention;
 mod scan;
 mod segment_file;
 mod snapshot;
+mod stage;
 mod verify;
 mod writer;
 
 pub use config::{
     Durability, JournalConfig, Retention, DEFAULT_FLUSH_INTERVAL, DEFAULT_SEGMENT_SIZE,
-    MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE,
+    MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, STAGE_DIR,
 };
 pub use durable_cursor::{DurableCursor, DURABLE_FILE_NAME};
 pub use error::JournalError;
 pub use frame::{frame_size, Frame, FRAME_HEADER_SIZE, MAX_PAYLOAD};
 pub use lock::{lock_path, LOCK_FILE_NAME};
 pub use reader::JournalReader;
-pub use recovery::{recover, RecoveryReport};
+pub use recovery::{recover, recover_staged, RecoveryReport};
 pub use replay::replay;
 pub use retention::{apply_retention, ARCHIVE_DIR};
 pub use segment_file::{list_segments, segment_file_name, SegmentEntry, SEGMENT_HEADER_SIZE};
 pub use snapshot::{latest_snapshot, read_snapshot, write_snapshot, Snapshot, SnapshotDamage};
+pub use stage::StageMerge;
 pub use verify::{verify, VerifyReport};
 pub use writer::{FlusherStats, JournalWriter};
 

@@ -1,8 +1,6 @@
 //! Measurements behind `pinwheel bench journal`: the device's own `fdatasync` latency, and the
 //! latency sync durability adds to an acknowledgement (open loop, group commit).
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -12,6 +10,7 @@ use memmap2::MmapOptions;
 use crate::config::{Durability, JournalConfig};
 use crate::durable_cursor::DurableCursor;
 use crate::error::{IoContext, JournalError};
+use crate::segment_file::create_private_file;
 use crate::writer::JournalWriter;
 
 /// Bytes dirtied before each sync: one 128-byte command in a frame, like the journal.
@@ -30,14 +29,7 @@ fn histogram() -> Histogram<u64> {
 pub fn measure_fdatasync(dir: &Path, samples: usize) -> Result<Histogram<u64>, JournalError> {
     std::fs::create_dir_all(dir).at(dir)?;
     let path = dir.join(format!(".fdatasync-probe-{}", std::process::id()));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .at(&path)?;
+    let file = create_private_file(&path)?;
     file.set_len(PROBE_FILE_SIZE).at(&path)?;
     // SAFETY: a private scratch file nobody else maps.
     let mut map = unsafe { MmapOptions::new().map_mut(&file) }.at(&path)?;

@@ -4,10 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::config::STAGE_DIR;
 use crate::error::{IoContext, JournalError};
 use crate::lock::JournalLock;
 use crate::scan::{scan_journal, TornTail};
 use crate::segment_file::{fdatasync, map_segment_mut};
+use crate::stage::{merge_stage, StageMerge};
 
 /// What recovery found and did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,11 +24,19 @@ pub struct RecoveryReport {
     pub first_sequence: Option<u64>,
     /// Segment files in the journal.
     pub segments: usize,
+    /// What was copied from the staging files first (frames a killed engine had staged).
+    pub staged: StageMerge,
 }
 
-/// Scans every segment of `dir`; cuts a torn tail (zeroes it and syncs), removes leftover
-/// temporary segment files, and reports. Any damage before the tail is an error.
+/// [`recover_staged`] with the default staging folder, `<dir>/stage`.
 pub fn recover(dir: &Path) -> Result<RecoveryReport, JournalError> {
+    recover_staged(dir, &dir.join(STAGE_DIR))
+}
+
+/// Copies the frames staged in `stage_dir` into their segments, scans every segment of `dir`,
+/// cuts a torn tail (zeroes it and syncs), removes leftover temporary segment files, and
+/// reports. Any damage before the tail is an error.
+pub fn recover_staged(dir: &Path, stage_dir: &Path) -> Result<RecoveryReport, JournalError> {
     if !dir.exists() {
         return Ok(RecoveryReport {
             last_sequence: 0,
@@ -34,9 +44,14 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport, JournalError> {
             torn_tail: None,
             first_sequence: None,
             segments: 0,
+            staged: StageMerge::default(),
         });
     }
     let _lock = JournalLock::acquire(dir, "recovery")?;
+    let staged = merge_stage(dir, stage_dir)?;
+    if let Some((path, offset)) = &staged.torn {
+        tracing::warn!(file = %path.display(), offset, "journal: a staged frame was torn (the engine died mid-append); not copied");
+    }
     let scan = scan_journal(dir)?;
     if let Some(torn) = &scan.torn_tail {
         cut_torn_tail(torn)?;
@@ -49,6 +64,7 @@ pub fn recover(dir: &Path) -> Result<RecoveryReport, JournalError> {
         torn_tail: scan.torn_tail.map(|torn| (torn.path, torn.offset)),
         first_sequence: scan.first_sequence,
         segments: scan.segments,
+        staged,
     })
 }
 

@@ -55,14 +55,14 @@ pub(crate) fn map_segment(path: &Path) -> Result<Mmap, JournalError> {
 }
 
 /// Outcome of scanning one segment's frames.
-struct SegmentScan {
-    frames: u64,
-    first: Option<u64>,
-    last: u64,
+pub(crate) struct SegmentScan {
+    pub frames: u64,
+    pub first: Option<u64>,
+    pub last: u64,
     /// Where the zeroed end starts (or the invalid spot).
-    end: usize,
+    pub end: usize,
     /// Offset and reason of the first spot that is not an intact frame nor the zeroed end.
-    invalid: Option<(usize, &'static str)>,
+    pub invalid: Option<(usize, &'static str)>,
 }
 
 /// Offset of an intact frame after `from` whose sequence follows `after`, if any.
@@ -82,7 +82,7 @@ pub(crate) fn later_valid_frame(bytes: &[u8], from: usize, after: u64) -> Option
     None
 }
 
-fn scan_segment(
+pub(crate) fn scan_segment(
     bytes: &[u8],
     entry: &SegmentEntry,
     header_first: u64,

@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{MmapMut, MmapOptions};
 
-use crate::config::PAGE_SIZE;
 use crate::error::{IoContext, JournalError};
 
 /// Bytes of the segment header; the first frame starts here.
@@ -38,7 +37,7 @@ const VERSION_AT: usize = 8;
 const CRC_AT: usize = 12;
 const INDEX_AT: usize = 16;
 const SIZE_AT: usize = 24;
-const FIRST_SEQUENCE_AT: usize = 32;
+pub(crate) const FIRST_SEQUENCE_AT: usize = 32;
 const SEGMENT_SUFFIX: &str = ".seg";
 const TEMP_SUFFIX: &str = ".seg.tmp";
 
@@ -160,6 +159,22 @@ pub(crate) fn read_header(
 /// Leftover `*.seg.tmp` files (a crash while preparing a segment) are ignored. Indexes must be
 /// contiguous: a hole means a segment was lost, and is reported.
 pub fn list_segments(dir: &Path) -> Result<Vec<SegmentEntry>, JournalError> {
+    let entries = segment_files(dir)?;
+    for pair in entries.windows(2) {
+        if pair[1].index != pair[0].index + 1 {
+            return Err(JournalError::damaged(
+                &pair[1].path,
+                0,
+                format!("segment {} is missing before this one", pair[0].index + 1),
+            ));
+        }
+    }
+    Ok(entries)
+}
+
+/// The files named like segments in `dir`, in index order, holes allowed (a missing
+/// directory is empty).
+pub(crate) fn segment_files(dir: &Path) -> Result<Vec<SegmentEntry>, JournalError> {
     let read = match fs::read_dir(dir) {
         Ok(read) => read,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -185,15 +200,6 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentEntry>, JournalError> {
         });
     }
     entries.sort_by_key(|entry| entry.index);
-    for pair in entries.windows(2) {
-        if pair[1].index != pair[0].index + 1 {
-            return Err(JournalError::damaged(
-                &pair[1].path,
-                0,
-                format!("segment {} is missing before this one", pair[0].index + 1),
-            ));
-        }
-    }
     Ok(entries)
 }
 
@@ -208,28 +214,6 @@ pub(crate) fn map_segment_mut(path: &Path) -> Result<(File, MmapMut), JournalErr
     // coordinates through the atomic length and first-sequence fields.
     let map = unsafe { MmapOptions::new().map_mut(&file) }.at(path)?;
     Ok((file, map))
-}
-
-/// Touches every page from `from` on with a read, so that every page is in the page cache and
-/// mapped before the writer reaches it: no major fault, no block allocation and no disk read on
-/// the hot path (the blocks are fallocated; unwritten extents read as zeros without I/O).
-///
-/// Why a read and not a zero store: a store dirties the page, and the zeroes would then be
-/// written to disk once before the frames are (double the write bandwidth), and the `fdatasync`
-/// that writes them write-protects the page again anyway. The writer's first store to each page
-/// takes one minor fault (a few microseconds, once per 4 KiB = 26 frames of 128 bytes), as does
-/// the page being filled after each `fdatasync`: that is the kernel's dirty tracking and cannot be
-/// avoided with a shared file mapping.
-pub(crate) fn prefault(map: &[u8], from: usize) -> u64 {
-    let page = PAGE_SIZE as usize;
-    let mut at = from;
-    let mut sum = 0u64;
-    while at < map.len() {
-        // SAFETY: `at` is in bounds of the mapping; a volatile read keeps the touch from being optimised out.
-        sum = sum.wrapping_add(unsafe { map.as_ptr().add(at).read_volatile() } as u64);
-        at = (at / page + 1) * page;
-    }
-    sum
 }
 
 /// `fdatasync` on a file.
@@ -253,7 +237,20 @@ fn preallocate(file: &File, path: &Path, size: u64) -> Result<(), JournalError> 
     Ok(())
 }
 
-/// Creates segment `index`: preallocated, header written and synced, every page touched, then
+/// Creates (or truncates) `path` for reading and writing, mode 0600: journal files are the
+/// exchange's data and nobody else's business.
+pub(crate) fn create_private_file(path: &Path) -> Result<File, JournalError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .at(path)
+}
+
+/// Creates segment `index`: preallocated, header written and synced, then
 /// renamed into place and the directory synced. Returns the open file and its mapping.
 pub(crate) fn create_segment(
     dir: &Path,
@@ -262,21 +259,15 @@ pub(crate) fn create_segment(
 ) -> Result<(File, MmapMut, PathBuf), JournalError> {
     let final_path = dir.join(segment_file_name(index));
     let temp_path = dir.join(format!("{index:020}{TEMP_SUFFIX}"));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temp_path)
-        .at(&temp_path)?;
+    let file = create_private_file(&temp_path)?;
     preallocate(&file, &temp_path, size)?;
     // SAFETY: the file is new and private to us until renamed.
     let mut map = unsafe { MmapOptions::new().map_mut(&file) }.at(&temp_path)?;
     write_header(&mut map[..SEGMENT_HEADER_SIZE], index, size);
     // Size, allocation and header on disk before the name appears; no data pages are dirty.
+    // The pages are not touched: the engine writes into a staging copy (see `stage.rs`) and
+    // the flusher fills the file with `pwrite`.
     file.sync_all().at(&temp_path)?;
-    prefault(&map, SEGMENT_HEADER_SIZE);
     fs::rename(&temp_path, &final_path).at(&final_path)?;
     fsync_dir(dir)?;
     Ok((file, map, final_path))

@@ -1,8 +1,9 @@
 //! The journal writer, owned by the engine thread.
 //!
-//! `append` is a memcpy into a mapped, pre-faulted segment: no syscall, no allocation, no lock.
-//! `publish` is one release store that the flusher thread picks up. Creating, pre-faulting and
-//! syncing the next segment, unmapping full ones and every `fdatasync` happen on other threads.
+//! `append` is a memcpy into the segment's mapped, pre-faulted staging file (see `stage.rs`):
+//! no syscall, no allocation, no lock, and no page a disk writeback can hold up. `publish` is
+//! two release stores that the flusher thread picks up. Creating the next segment, unmapping
+//! full ones, copying frames to the segment files and every `fdatasync` happen on other threads.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,26 +13,27 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
-use memmap2::MmapMut;
 
-use crate::background::{PreparedSegment, Shared};
+use crate::background::{pack_end, OpenSegment, PreparedSegment, Shared};
 use crate::config::{Durability, JournalConfig};
 use crate::durable_cursor::DurableCursor;
 use crate::error::{IoContext, JournalError};
+use crate::flusher::Flushed;
 use crate::frame::{frame_size, write_frame, MAX_PAYLOAD};
 use crate::lock::JournalLock;
 use crate::scan::find_tail;
 use crate::segment_file::{
-    create_segment, fdatasync, map_segment_mut, prefault, store_first_sequence, SegmentEntry,
-    SEGMENT_HEADER_SIZE,
+    create_segment, fdatasync, map_segment_mut, store_first_sequence, SegmentEntry,
+    FIRST_SEQUENCE_AT, SEGMENT_HEADER_SIZE,
 };
+use crate::stage::{merge_stage, remove_stage_files, Stage};
 
 /// How long the writer waits for the preparer at a segment boundary before giving up.
 const SEGMENT_WAIT_LIMIT: Duration = Duration::from_secs(30);
 
-/// The segment the writer appends to.
+/// The segment the writer appends to (through its staging file).
 struct ActiveSegment {
-    map: MmapMut,
+    stage: Arc<Stage>,
     index: u64,
     /// Where the next frame goes.
     pos: usize,
@@ -89,13 +91,17 @@ impl JournalWriter {
             });
         }
         let lock = JournalLock::acquire(&config.dir, "journal writer")?;
-        let (active, opened_files, ready) = open_tail(config, next_sequence)?;
+        let tail = open_tail(config, next_sequence)?;
         durable.set(last);
-        let files: BTreeMap<_, _> = opened_files.into_iter().collect();
-        let next_index = ready.as_ref().map_or(active.index + 1, |r| r.index + 1);
+        let active = tail.active;
+        let files: BTreeMap<_, _> = tail.files.into_iter().collect();
+        let next_index = tail
+            .ready
+            .as_ref()
+            .map_or(active.index + 1, |r| r.index + 1);
         let shared = Arc::new(Shared {
             written: CachePadded::new(AtomicU64::new(last)),
-            writer_segment: CachePadded::new(AtomicU64::new(active.index)),
+            published_end: CachePadded::new(AtomicU64::new(pack_end(active.index, active.pos))),
             ready: crate::handoff::Slot::new(),
             retired: crate::handoff::Slot::new(),
             files: Mutex::new(files),
@@ -107,13 +113,18 @@ impl JournalWriter {
             syncs: AtomicU64::new(0),
             slowest_sync_ns: AtomicU64::new(0),
         });
-        if let Some(ready) = ready {
+        if let Some(ready) = tail.ready {
             assert!(
                 shared.ready.put(ready).is_ok(),
                 "the ready slot starts empty"
             );
         }
-        let threads = spawn_threads(&shared, last, next_index)?;
+        let flushed = Flushed {
+            index: active.index,
+            pos: tail.flushed_pos,
+            sequence: last,
+        };
+        let threads = spawn_threads(&shared, flushed, next_index)?;
         Ok(JournalWriter {
             active: Some(active),
             written: last,
@@ -146,25 +157,25 @@ impl JournalWriter {
             return;
         };
         let size = frame_size(payload.len());
-        if active.pos + size > active.map.len() {
+        if active.pos + size > active.stage.len() {
             self.roll_over(size);
         }
         let active = self.active.as_mut().expect("durability is not none");
+        let base = active.stage.base();
         if active.pos == SEGMENT_HEADER_SIZE {
-            store_first_sequence(&active.map, sequence);
+            // SAFETY: the header is in bounds and 8-aligned (the mapping is page-aligned);
+            // nothing of this segment is published yet, so the flusher does not read it.
+            unsafe {
+                base.add(FIRST_SEQUENCE_AT)
+                    .cast::<u64>()
+                    .write(sequence.to_le())
+            };
         }
         // SAFETY: `pos` is 8-aligned (frame sizes are multiples of 8, the header is 64 bytes),
-        // `pos + size` fits in the mapping (checked above, and by `roll_over`), the space after
-        // `pos` is zero (new segment, or the zeroed end found at open), and only this thread
-        // writes the active segment.
-        unsafe {
-            write_frame(
-                active.map.as_mut_ptr().add(active.pos),
-                sequence,
-                timestamp_ns,
-                payload,
-            )
-        };
+        // `pos + size` fits in the stage (checked above, and by `roll_over`), the space after
+        // `pos` is zero (new stage, or the zeroed end copied at open), only this thread writes
+        // the stage, and the flusher reads only below the published end, which is <= `pos`.
+        unsafe { write_frame(base.add(active.pos), sequence, timestamp_ns, payload) };
         active.pos += size;
     }
 
@@ -175,8 +186,11 @@ impl JournalWriter {
             return;
         }
         self.published = self.written;
-        if let Some(shared) = &self.shared {
-            // Release: the flusher that reads this also sees every frame written before it.
+        if let (Some(shared), Some(active)) = (&self.shared, &self.active) {
+            // Release, both: the flusher that reads `written` finds the end stored before it,
+            // and every frame below that end.
+            let end = pack_end(active.index, active.pos);
+            shared.published_end.store(end, Ordering::Release);
             shared.written.store(self.written, Ordering::Release);
         }
     }
@@ -245,7 +259,11 @@ impl JournalWriter {
                 );
             }
         }
-        shared.failure().map_or(Ok(()), Err)
+        if let Some(failure) = shared.failure() {
+            // The staging files may hold frames the segments lack: recovery copies them.
+            return Err(failure);
+        }
+        remove_stage_files(&shared.config.stage_dir)
     }
 
     /// Switches to the prepared next segment. Cold: once per segment.
@@ -256,20 +274,18 @@ impl JournalWriter {
         let next = wait_bounded(&shared, "the next journal segment", || shared.ready.take());
         let active = self.active.as_mut().expect("durability is not none");
         assert!(
-            SEGMENT_HEADER_SIZE + frame_size <= next.map.len(),
+            SEGMENT_HEADER_SIZE + frame_size <= next.stage.len(),
             "a {frame_size}-byte frame does not fit in a journal segment"
         );
-        let full = std::mem::replace(&mut active.map, next.map);
+        let full = std::mem::replace(&mut active.stage, next.stage);
         active.index = next.index;
         active.pos = SEGMENT_HEADER_SIZE;
-        // Release, before any frame of the new segment is published through `written`.
-        shared.writer_segment.store(next.index, Ordering::Release);
         let mut full = Some(full);
         wait_bounded(&shared, "the preparer to take a full segment", || {
-            let map = full.take().expect("still ours");
+            let stage = full.take().expect("still ours");
             shared
                 .retired
-                .put(map)
+                .put(stage)
                 .map_err(|back| full = Some(back))
                 .ok()
         });
@@ -308,12 +324,20 @@ fn wait_bounded<T>(shared: &Shared, what: &str, mut attempt: impl FnMut() -> Opt
     }
 }
 
-type SegmentFiles = Vec<(u64, (std::fs::File, std::path::PathBuf))>;
-type OpenedTail = (ActiveSegment, SegmentFiles, Option<PreparedSegment>);
+/// What the writer continues from.
+struct OpenedTail {
+    active: ActiveSegment,
+    files: Vec<(u64, OpenSegment)>,
+    ready: Option<PreparedSegment>,
+    /// How far the active segment's file already holds its stage (0: the header is rewritten).
+    flushed_pos: usize,
+}
 
 /// Picks the segment to continue in (the last with frames, else the first empty one, else a new
 /// segment 1), reuses one empty segment after it as the ready one and removes any others.
+/// Staged frames a killed writer left behind are copied into their segments first.
 fn open_tail(config: &JournalConfig, next_sequence: u64) -> Result<OpenedTail, JournalError> {
+    merge_stage(&config.dir, &config.stage_dir)?;
     let tail = find_tail(&config.dir)?;
     let mut empty = tail.empty.into_iter();
     let (entry, pos) = match tail.current {
@@ -335,41 +359,63 @@ fn open_tail(config: &JournalConfig, next_sequence: u64) -> Result<OpenedTail, J
             }
         },
     };
+    let (active, current) = continue_segment(config, entry, pos)?;
+    let mut files = vec![current];
+    let mut ready = None;
+    if let Some(spare) = empty.next() {
+        // Reused rather than recreated: a follower may already have it mapped.
+        let (index, segment) = continue_segment(config, spare, SEGMENT_HEADER_SIZE)?.1;
+        let stage = Arc::clone(&segment.stage);
+        ready = Some(PreparedSegment { index, stage });
+        files.push((index, segment));
+    }
+    for extra in empty {
+        fs::remove_file(&extra.path).at(&extra.path)?;
+    }
+    let flushed_pos = if pos == SEGMENT_HEADER_SIZE { 0 } else { pos };
+    Ok(OpenedTail {
+        active,
+        files,
+        ready,
+        flushed_pos,
+    })
+}
+
+/// Opens an existing segment whose frames end at `pos` and stages a copy of it.
+fn continue_segment(
+    config: &JournalConfig,
+    entry: SegmentEntry,
+    pos: usize,
+) -> Result<(ActiveSegment, (u64, OpenSegment)), JournalError> {
     let (file, map) = map_segment_mut(&entry.path)?;
     if pos == SEGMENT_HEADER_SIZE {
         // A crash can leave the first sequence set on a segment that never got its frame.
         store_first_sequence(&map, 0);
     }
-    prefault(&map, pos);
     // What recovery kept may still sit in the page cache only: make it durable before we say so.
     fdatasync(&file, &entry.path)?;
-    let mut files = vec![(entry.index, (file, entry.path))];
-    let mut ready = None;
-    if let Some(spare) = empty.next() {
-        // Reused rather than recreated: a follower may already have it mapped.
-        let (spare_file, spare_map) = map_segment_mut(&spare.path)?;
-        store_first_sequence(&spare_map, 0);
-        prefault(&spare_map, SEGMENT_HEADER_SIZE);
-        ready = Some(PreparedSegment {
-            index: spare.index,
-            map: spare_map,
-        });
-        files.push((spare.index, (spare_file, spare.path)));
-    }
-    for extra in empty {
-        fs::remove_file(&extra.path).at(&extra.path)?;
-    }
+    let stage = Arc::new(Stage::create(
+        &config.stage_dir,
+        entry.index,
+        &map[..pos],
+        map.len(),
+    )?);
     let active = ActiveSegment {
-        map,
+        stage: Arc::clone(&stage),
         index: entry.index,
         pos,
     };
-    Ok((active, files, ready))
+    let segment = OpenSegment {
+        file,
+        path: entry.path,
+        stage,
+    };
+    Ok((active, (entry.index, segment)))
 }
 
 fn spawn_threads(
     shared: &Arc<Shared>,
-    durable: u64,
+    flushed: Flushed,
     next_index: u64,
 ) -> Result<Vec<JoinHandle<()>>, JournalError> {
     let spawn_error = |err: std::io::Error| {
@@ -378,7 +424,7 @@ fn spawn_threads(
     let flusher_shared = Arc::clone(shared);
     let flusher = std::thread::Builder::new()
         .name("pinwheel-journal-flush".into())
-        .spawn(move || crate::flusher::run_flusher(flusher_shared, durable))
+        .spawn(move || crate::flusher::run_flusher(flusher_shared, flushed))
         .map_err(spawn_error)?;
     let preparer_shared = Arc::clone(shared);
     let preparer = std::thread::Builder::new()

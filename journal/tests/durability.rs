@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -82,11 +80,8 @@ fn the_flusher_counts_its_fdatasyncs_and_keeps_the_slowest() {
 /// Does nothing unless started by `a_killed_writer_loses_nothing_it_reported_durable`.
 #[test]
 fn crash_child_entry() {
-    let Ok(root) = std::env::var(CHILD_ENV) else {
+    let Some(dirs) = TestDirs::for_child(CHILD_ENV) else {
         return;
-    };
-    let dirs = TestDirs {
-        root: tempfile::TempDir::with_prefix_in("child", &root).unwrap(),
     };
     let data = dirs.data();
     let mut writer = dirs.open_writer(Durability::Sync, 1);
@@ -109,21 +104,8 @@ fn crash_child_entry() {
 #[test]
 fn a_killed_writer_loses_nothing_it_reported_durable() {
     let root = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     for round in 0..3u64 {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, root.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) = spawn_child("crash_child_entry", CHILD_ENV, root.path());
         let (mut data, mut durable, mut reports) = (None, 0u64, 0u64);
         let deadline = Instant::now() + WAIT;
         // Kill after a varying number of durable reports, in the middle of appending.

@@ -24,6 +24,10 @@ pub struct DrivenEngine {
     pub sink: CountingSink,
     /// The data directory (`journal/` inside it), for replay and recovery.
     pub data_dir: PathBuf,
+    /// The journal's staging folder: on tmpfs (/dev/shm) when there is one, as the engine's
+    /// run directory is by default.
+    pub stage_dir: PathBuf,
+    _stage: tempfile::TempDir,
     journal: JournalWriter,
     /// A second mapping of the cursor the flusher publishes: what an edge reads.
     durable: DurableCursor,
@@ -46,11 +50,16 @@ impl DrivenEngine {
             .with_context(|| format!("cannot create {}", config.run_dir.display()))?;
         let cursor = DurableCursor::create(&config.run_dir)?;
         let durable = DurableCursor::open(&config.run_dir)?;
-        let journal = JournalWriter::open(&config.journal_config(), cursor, 1)?;
+        let stage = staging_folder(&config.run_dir)?;
+        let mut journal_config = config.journal_config();
+        journal_config.stage_dir = stage.path().to_path_buf();
+        let journal = JournalWriter::open(&journal_config, cursor, 1)?;
         Ok(Self {
             engine: workload::engine(),
             sink: CountingSink::default(),
             data_dir: config.data_dir,
+            stage_dir: journal_config.stage_dir,
+            _stage: stage,
             journal,
             durable,
             counters: Counters::new(),
@@ -144,4 +153,14 @@ impl DrivenEngine {
         self.journal.close()?;
         Ok(self.engine)
     }
+}
+
+/// A fresh staging folder in /dev/shm (tmpfs), or in `fallback` where there is none.
+fn staging_folder(fallback: &Path) -> anyhow::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    let parent = if shm.is_dir() { shm } else { fallback };
+    tempfile::Builder::new()
+        .prefix("pinwheel-bench-stage-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot make a staging folder in {}", parent.display()))
 }

@@ -207,11 +207,12 @@ pub fn recovery_time(
     driven.drive(&workload.commands[..measured], |n| bar.inc(n as u64));
     bar.finish_and_clear();
     let data_dir = driven.data_dir.clone();
+    let stage_dir = driven.stage_dir.clone();
     let live_hash = driven.engine.state_hash();
     driven.close()?;
     tracing::info!(commands = total, "recovering");
     let start = Instant::now();
-    let recovered = recover(&data_dir, &workload::config(), true)?;
+    let recovered = recover(&data_dir, &workload::config(), Some(&stage_dir))?;
     let elapsed = start.elapsed();
     let report = &recovered.report;
     anyhow::ensure!(

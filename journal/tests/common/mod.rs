@@ -17,6 +17,14 @@ pub struct TestDirs {
 }
 
 impl TestDirs {
+    /// In a child process a crash test started: fresh directories under the folder named by
+    /// the environment variable `env`; `None` when not started that way.
+    pub fn for_child(env: &str) -> Option<Self> {
+        let root = std::env::var(env).ok()?;
+        Some(TestDirs {
+            root: tempfile::TempDir::with_prefix_in("child", root).expect("child dir"),
+        })
+    }
     pub fn new() -> Self {
         TestDirs {
             root: tempfile::tempdir().expect("temp dir"),
@@ -43,6 +51,28 @@ impl TestDirs {
         let cursor = DurableCursor::create(&self.run()).expect("cursor");
         JournalWriter::open(&self.config(durability), cursor, next_sequence).expect("writer")
     }
+}
+
+/// Starts this test binary again, running only the test `entry`, with the environment
+/// variable `env` naming `root`; returns the child and the lines of its standard output.
+pub fn spawn_child(
+    entry: &str,
+    env: &str,
+    root: &Path,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", entry, "--nocapture", "--test-threads=1"])
+        .env(env, root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("child test process");
+    let stdout = child.stdout.take().expect("piped");
+    (child, std::io::BufReader::new(stdout).lines())
 }
 
 /// The 128-byte payload of a sequence: recognisable, and different for every sequence.
