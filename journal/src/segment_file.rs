@@ -226,11 +226,13 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<(), JournalError> {
     File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
 
-fn preallocate(file: &File, path: &Path, size: u64) -> Result<(), JournalError> {
+/// Sizes `file` to `size` bytes and reserves its blocks: a full disk (or tmpfs) is an error
+/// here, not a SIGBUS when a mapped page is first written.
+pub(crate) fn preallocate(file: &File, path: &Path, size: u64) -> Result<(), JournalError> {
     file.set_len(size).at(path)?;
     // SAFETY: plain syscall on a file descriptor we own.
     let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
-    // Filesystems without fallocate still work: set_len made the file, pre-faulting fills it.
+    // Filesystems without fallocate still work: set_len made the file.
     if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
         return Err(std::io::Error::from_raw_os_error(rc)).at(path);
     }

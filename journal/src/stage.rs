@@ -20,9 +20,10 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::config::PAGE_SIZE;
 use crate::error::{IoContext, JournalError};
+use crate::frame::all_zero;
 use crate::scan::{map_segment, scan_segment};
 use crate::segment_file::{
-    create_private_file, fdatasync, load_first_sequence, map_segment_mut, read_header,
+    create_private_file, fdatasync, load_first_sequence, map_segment_mut, preallocate, read_header,
     segment_file_name, segment_files, SegmentEntry, SEGMENT_HEADER_SIZE,
 };
 
@@ -58,16 +59,12 @@ impl Stage {
         fs::create_dir_all(stage_dir).at(stage_dir)?;
         let path = stage_dir.join(segment_file_name(index));
         let file = create_private_file(&path)?;
-        file.set_len(size as u64).at(&path)?;
-        // SAFETY: the file was just created for this stage; only the journal maps it.
-        let mut map = unsafe { MmapOptions::new().map_mut(&file) }.at(&path)?;
-        map[..prefix.len()].copy_from_slice(prefix);
-        let page = PAGE_SIZE as usize;
-        // A write, not a read: on tmpfs a read fault maps the shared zero page, and the first
-        // store would fault again.
-        for at in (prefix.len().div_ceil(page) * page..size).step_by(page) {
-            map[at] = 0;
+        let made = fill_stage(&file, &path, prefix, size);
+        if made.is_err() {
+            // A half-made stage would read as damage at the next start.
+            let _ = fs::remove_file(&path);
         }
+        let mut map = made?;
         let base = map.as_mut_ptr();
         Ok(Stage {
             _map: map,
@@ -107,6 +104,30 @@ impl Stage {
             other => other.at(&self.path),
         }
     }
+}
+
+/// Reserves `size` bytes for a new staging file, maps it, copies `prefix` in and touches every
+/// later page.
+fn fill_stage(
+    file: &File,
+    path: &Path,
+    prefix: &[u8],
+    size: usize,
+) -> Result<MmapMut, JournalError> {
+    // Reserved up front: a tmpfs too small for the stage (a container's 64 MiB /dev/shm)
+    // fails here with ENOSPC naming the file, instead of killing the engine with SIGBUS on
+    // its first store into a page that cannot be had.
+    preallocate(file, path, size as u64)?;
+    // SAFETY: the file was just created for this stage; only the journal maps it.
+    let mut map = unsafe { MmapOptions::new().map_mut(file) }.at(path)?;
+    map[..prefix.len()].copy_from_slice(prefix);
+    let page = PAGE_SIZE as usize;
+    // A write, not a read: on tmpfs a read fault maps the shared zero page, and the first
+    // store would fault again.
+    for at in (prefix.len().div_ceil(page) * page..size).step_by(page) {
+        map[at] = 0;
+    }
+    Ok(map)
 }
 
 /// Copies `from..to` of `stage` into the segment file at the same offsets. A range starting at
@@ -174,6 +195,12 @@ fn merge_one(
     segment: &SegmentEntry,
 ) -> Result<(u64, Option<(PathBuf, u64)>), JournalError> {
     let stage = map_segment(&staged.path)?;
+    if read_header(&stage, staged).is_err() && all_zero(&stage) {
+        // Made but never filled (the preparer died between creating and writing it): the
+        // writer never saw it, so it holds nothing.
+        tracing::warn!(file = %staged.path.display(), "journal: removing an empty, half-made staging file");
+        return Ok((0, None));
+    }
     let (stage_end, stage_frames, stage_torn) = frames_end(&stage, staged)?;
     let torn = stage_torn.then(|| (staged.path.clone(), stage_end as u64));
     if !segment.path.exists() {

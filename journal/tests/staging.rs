@@ -146,3 +146,17 @@ fn a_stage_that_disagrees_with_its_segment_stops_recovery() {
     );
     assert!(staged.exists(), "a stage in doubt is kept for the operator");
 }
+
+#[test]
+fn a_half_made_staging_file_is_removed_not_reported() {
+    let dirs = TestDirs::new();
+    write_frames(&dirs, 1, 10, 1);
+    std::fs::create_dir_all(stage_dir(&dirs)).unwrap();
+    // The preparer died after creating the file, before writing the header.
+    let half_made = stage_dir(&dirs).join("00000000000000000002.seg");
+    std::fs::write(&half_made, vec![0u8; TEST_SEGMENT_SIZE as usize]).unwrap();
+    let report = recover(&dirs.journal()).unwrap();
+    assert_eq!(report.staged, Default::default());
+    assert_eq!(report.last_sequence, 10);
+    assert!(!half_made.exists());
+}

@@ -2,6 +2,7 @@
 //! checked (permissions, magic, version, kind, geometry, length) before use.
 
 use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -162,7 +163,14 @@ pub(crate) fn create_or_open(
         .mode(FILE_MODE)
         .open(path);
     match created {
-        Ok(file) => Ok((initialise(file, path, geometry)?, true)),
+        Ok(file) => match initialise(file, path, geometry) {
+            Ok(mapping) => Ok((mapping, true)),
+            Err(error) => {
+                // Half made, it would read as a foreign file to the next process to open it.
+                let _ = std::fs::remove_file(path);
+                Err(error)
+            }
+        },
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
             let (mapping, found) = open_existing(path, geometry.kind, true, wait)?;
             check_same_geometry(path, found, geometry)?;
@@ -179,6 +187,7 @@ fn initialise(file: File, path: &Path, geometry: Geometry) -> Result<Mapping, Ri
     let len = file_len(geometry);
     file.set_len(len as u64)
         .map_err(io_error(path, "set length"))?;
+    reserve(&file, path, len)?;
     // SAFETY: the file is ours (just created, exclusive); other processes that map it
     // only touch it through atomics and the ring protocols, never through plain references.
     let map = unsafe { MmapOptions::new().len(len).populate().map_mut(&file) }
@@ -186,6 +195,21 @@ fn initialise(file: File, path: &Path, geometry: Geometry) -> Result<Mapping, Ri
     let mapping = Mapping::from_mut(map, path);
     mapping.header().initialise(geometry);
     Ok(mapping)
+}
+
+/// Reserves the file's blocks: a run directory on a tmpfs too small for the ring (a
+/// container's 64 MiB /dev/shm) fails here with ENOSPC naming the file, instead of killing the
+/// process with SIGBUS when it first touches a page that cannot be had.
+fn reserve(file: &File, path: &Path, len: usize) -> Result<(), RingError> {
+    // SAFETY: a plain syscall on a descriptor `file` keeps open for the call.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
+    // File systems without fallocate still work (set_len made the file).
+    if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
+        return Err(io_error(path, "reserve space")(
+            std::io::Error::from_raw_os_error(rc),
+        ));
+    }
+    Ok(())
 }
 
 fn check_same_geometry(path: &Path, found: Geometry, wanted: Geometry) -> Result<(), RingError> {
