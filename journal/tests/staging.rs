@@ -160,3 +160,18 @@ fn a_half_made_staging_file_is_removed_not_reported() {
     assert_eq!(report.last_sequence, 10);
     assert!(!half_made.exists());
 }
+
+#[test]
+fn a_broken_staged_frame_with_intact_frames_after_it_is_damage() {
+    let dirs = TestDirs::new();
+    let (_, staged) = staged_copy_of_first_segment(&dirs, 10);
+    let third = SEGMENT_HEADER_SIZE + 2 * frame_size(128);
+    let mut bytes = std::fs::read(&staged).unwrap();
+    bytes[third + 40] ^= 0xff; // frame 3's payload: its CRC fails, frames 4..10 are intact
+    std::fs::write(&staged, bytes).unwrap();
+    let err = recover(&dirs.journal()).unwrap_err();
+    assert!(
+        matches!(&err, JournalError::Damaged { path, offset, .. } if *path == staged && *offset == third as u64),
+        "{err}"
+    );
+}
