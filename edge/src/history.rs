@@ -174,4 +174,45 @@ mod tests {
         );
         assert!(data.is_rebuilt(3) && !data.is_rebuilt(4));
     }
+
+    #[test]
+    fn the_history_replay_waits_until_what_the_ring_holds_is_durable() {
+        use pinwheel_engine::message::RECORD_SIZE;
+        use pinwheel_journal::{Durability, JournalConfig, JournalWriter};
+        use pinwheel_ring::BroadcastWriter;
+        use std::time::Instant;
+
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("run");
+        pinwheel_ring::ensure_run_dir(&run_dir).unwrap();
+        let config = JournalConfig::new(dir.path().join("journal"), Durability::Sync);
+        let cursor = DurableCursor::create(&run_dir).unwrap();
+        let mut journal = JournalWriter::open(&config, cursor, 1).unwrap();
+        let mut ring =
+            BroadcastWriter::open_or_create(&pinwheel_ring::output_path(&run_dir), RECORD_SIZE, 64)
+                .unwrap();
+        ring.heartbeat();
+        // The engine published command 2's events; the flusher has not made 2 durable yet.
+        journal.append(1, 1, &[1; 128]);
+        journal.publish();
+        let mut done = Event::new(EventKind::Done as u8, &Done::default());
+        done.head.sequence = 2;
+        ring.publish(done.as_bytes());
+        let appended = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            journal.append(2, 2, &[2; 128]);
+            journal.publish();
+            journal.close().unwrap();
+        });
+        let started = Instant::now();
+        wait_until_published_is_durable(&run_dir);
+        let waited = started.elapsed();
+        assert!(
+            DurableCursor::open(&run_dir).unwrap().get() >= 2,
+            "returned before command 2 was durable"
+        );
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        assert!(waited < PUBLISHED_WAIT, "{waited:?}");
+        appended.join().unwrap();
+    }
 }
