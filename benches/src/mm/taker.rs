@@ -176,6 +176,17 @@ impl Taker {
                 _ = ticker.tick() => {}
                 _ = shutdown.changed() => break,
             }
+            // A seeded delay within the first half of the period. Started with the maker and
+            // on a multiple of its period, an undelayed taker reached the books in the very
+            // moment the maker had cancelled its quotes to requote them: in a 20 s demo 50 of
+            // its 60 orders were rejected with NO_LIQUIDITY.
+            let half_period = ticker.period() / 2;
+            let delay =
+                half_period.mul_f64((self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.changed() => break,
+            }
             let Err(error) = self.round().await else {
                 backoff = Duration::ZERO;
                 continue;
@@ -211,6 +222,7 @@ impl Taker {
             {
                 Ok(_) => {}
                 Err(error) if api::status_of(&error) == Some(422) => {
+                    tracing::debug!(market = %market.info.symbol, error = %error, "taker order rejected");
                     self.counters.rejected += 1;
                     if is_code(&error, "INSUFFICIENT_BALANCE") {
                         self.top_up().await?;
