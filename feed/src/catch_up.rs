@@ -105,9 +105,12 @@ impl JournalCatchUp {
         loop {
             let limit = until.min(durable.map_or(u64::MAX, DurableCursor::get));
             let Some(frame) = reader.next_at_most(limit)? else {
-                let waiting_for_durability = reader.stopped_at_limit()
-                    && limit < until
+                // A frame reaches the segment file only when the flusher copies it there,
+                // so "not durable yet" can look like the journal's end: wait while the
+                // durable cursor is below a finite `until`.
+                let waiting_for_durability = limit < until
                     && until != u64::MAX
+                    && self.replayed_to < until
                     && !stop.load(Relaxed);
                 if waiting_for_durability {
                     std::thread::sleep(Duration::from_millis(1));

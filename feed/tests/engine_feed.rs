@@ -173,6 +173,39 @@ fn embedded_store_rebuilt_from_the_journal_equals_one_fed_live() {
 }
 
 #[test]
+fn catch_up_to_a_sequence_waits_for_it_to_be_durable() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (run_dir, data_dir) = (dirs.path().join("run"), dirs.path().join("data"));
+    let mut market = Market::open(&run_dir, &data_dir);
+    // Just made: the last frames are staged, not yet in the segment files (async flush).
+    let made = market.trade(2_000);
+    let durable = pinwheel_journal::DurableCursor::open(&run_dir).unwrap();
+    let mut catch_up = pinwheel_feed::catch_up::JournalCatchUp::new(
+        &data_dir,
+        pinwheel_engine::config::MarketTable::resolve(&engine_config()).unwrap(),
+        engine_config().capacity,
+    );
+    let mut caught = Vec::new();
+    let until = market.pipeline.sequence();
+    catch_up
+        .run(
+            0,
+            0,
+            until,
+            Some(&durable),
+            &AtomicBool::new(false),
+            |trade| {
+                caught.push(*trade);
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(catch_up.replayed_to(), until, "stopped before `until`");
+    assert_eq!(caught, made);
+    market.pipeline.close().unwrap();
+}
+
+#[test]
 fn engine_trades_reach_questdb_exactly_once() {
     let Some(server) = server() else { return };
     let dirs = tempfile::tempdir().unwrap();
