@@ -146,10 +146,7 @@ fn replay(
     }
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     println!("replayed: {} commands in {seconds:.3} s", replayed.applied);
-    // The journal's last frame, as the engine logs it when it stops; a rejected command
-    // has a frame but does not move the engine's own (accepted) sequence.
-    let last_frame = replayed.last_sequence.max(engine.last_sequence());
-    println!("last sequence: {last_frame}");
+    println!("last sequence: {}", replayed.last_journaled(&engine));
     println!("state hash: {:016x}", engine.state_hash());
     Ok(())
 }

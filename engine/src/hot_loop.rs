@@ -168,9 +168,12 @@ struct Stage {
 impl Stage {
     /// Recovers the state, then opens the rings, the counters and the journal.
     fn open(config: &HotLoopConfig, engine_config: &EngineConfig) -> anyhow::Result<Self> {
-        let stage_dir = config.journal_config().stage_dir;
-        let Recovered { engine, report } =
-            recover(&config.data_dir, engine_config, Some(&stage_dir))?;
+        let journal_config = config.journal_config();
+        let Recovered { engine, report } = recover(
+            &config.data_dir,
+            engine_config,
+            Some(&journal_config.stage_dir),
+        )?;
         tracing::info!(%report, "recovered");
         let input = InputConfig {
             max_edges: config.max_edges,
@@ -190,7 +193,6 @@ impl Stage {
             config.output_capacity,
         )?;
         let counters = SharedCounters::open_or_create(&config.run_dir.join(COUNTERS_FILE))?;
-        let journal_config = config.journal_config();
         let next_sequence = report.last_sequence + 1;
         let journal = JournalWriter::open(&journal_config, durable, next_sequence)?;
         let stamper = Stamper {

@@ -106,15 +106,15 @@ pub fn recover(
         }
         None => (Engine::new(table, &config.capacity), None),
     };
-    let snapshot_sequence = snapshot.as_ref().map_or(0, |(_, sequence)| *sequence);
     let replay = replay_into(&mut engine, &journal, None, &mut DiscardEvents, false)?;
+    // The engine restored from a snapshot starts at the snapshot's sequence.
+    debug_assert!(snapshot
+        .as_ref()
+        .is_none_or(|(_, sequence)| engine.last_sequence() >= *sequence));
     let report = RecoverySummary {
         snapshot,
         replayed: replay.applied,
-        last_sequence: replay
-            .last_sequence
-            .max(snapshot_sequence)
-            .max(engine.last_sequence()),
+        last_sequence: replay.last_journaled(&engine),
         torn_tail,
         state_hash: engine.state_hash(),
     };
@@ -139,6 +139,15 @@ pub struct Replayed {
     pub applied: u64,
     /// Sequence of the last frame applied (0 if none).
     pub last_sequence: u64,
+}
+
+impl Replayed {
+    /// The journal's last frame once `engine` has replayed it: the last frame applied, or the
+    /// engine's own sequence when the replay applied nothing after it. (A rejected command has
+    /// a frame but does not move [`Engine::last_sequence`]; the live engine logs this value.)
+    pub fn last_journaled(&self, engine: &Engine) -> u64 {
+        self.last_sequence.max(engine.last_sequence())
+    }
 }
 
 /// Applies every journaled command after the engine's last accepted sequence (up to `to`),

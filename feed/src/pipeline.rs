@@ -4,7 +4,7 @@
 //! the hot loop (journal before publish), so the feed sees what it sees in production.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use pinwheel_engine::config::{EngineConfig, MarketTable};
@@ -22,6 +22,8 @@ const SEGMENT_SIZE: u64 = 16 << 20;
 pub struct EnginePipeline {
     engine: Box<Engine>,
     journal: JournalWriter,
+    /// A reader's view of the cursor the journal's flusher publishes.
+    durable: DurableCursor,
     ring: BroadcastWriter,
     sequence: u64,
     events: Vec<Event>,
@@ -40,13 +42,14 @@ impl EnginePipeline {
         ensure_run_dir(run_dir)?;
         let mut journal_config = JournalConfig::new(data_dir.join(JOURNAL_DIR), Durability::Async);
         journal_config.segment_size = SEGMENT_SIZE;
-        let durable = DurableCursor::create(run_dir)?;
-        let journal = JournalWriter::open(&journal_config, durable, 1)?;
+        let journal = JournalWriter::open(&journal_config, DurableCursor::create(run_dir)?, 1)?;
+        let durable = DurableCursor::open(run_dir)?;
         let ring =
             BroadcastWriter::open_or_create(&output_path(run_dir), RECORD_SIZE, ring_capacity)?;
         Ok(Self {
             engine: Box::new(Engine::new(table, &config.capacity)),
             journal,
+            durable,
             ring,
             sequence: 0,
             events: Vec::with_capacity(64),
@@ -56,15 +59,9 @@ impl EnginePipeline {
     /// Waits (at most `limit`) until every command so far is durable, and so in the journal's
     /// files: the flusher copies frames there a moment after they are appended.
     pub fn wait_durable(&self, limit: Duration) -> anyhow::Result<()> {
-        let deadline = Instant::now() + limit;
-        while self.journal.durable_sequence() < self.sequence {
+        if !self.durable.wait_for(self.sequence, limit) {
             self.journal.health()?;
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "sequence {} not durable within {limit:?}",
-                self.sequence
-            );
-            std::thread::sleep(Duration::from_millis(1));
+            anyhow::bail!("sequence {} not durable within {limit:?}", self.sequence);
         }
         Ok(())
     }

@@ -82,7 +82,7 @@ pub(crate) fn later_valid_frame(bytes: &[u8], from: usize, after: u64) -> Option
     None
 }
 
-pub(crate) fn scan_segment(
+fn scan_segment(
     bytes: &[u8],
     entry: &SegmentEntry,
     header_first: u64,
@@ -131,6 +131,23 @@ pub(crate) fn scan_segment(
     Ok(scan)
 }
 
+/// [`scan_segment`], where a broken frame with an intact one after it is damage: frames are
+/// written in order, so only the last one can be torn.
+pub(crate) fn scan_to_tail(
+    bytes: &[u8],
+    entry: &SegmentEntry,
+    header_first: u64,
+    last: u64,
+) -> Result<SegmentScan, JournalError> {
+    let scan = scan_segment(bytes, entry, header_first, last)?;
+    if let Some((offset, reason)) = scan.invalid {
+        if later_valid_frame(bytes, offset, scan.last).is_some() {
+            return Err(JournalError::damaged(&entry.path, offset as u64, reason));
+        }
+    }
+    Ok(scan)
+}
+
 /// Fails unless every segment after `from` is intact and holds no frames.
 fn check_rest_empty(entries: &[SegmentEntry], what: &str) -> Result<(), JournalError> {
     for entry in entries {
@@ -164,7 +181,7 @@ pub(crate) fn scan_journal(dir: &Path) -> Result<ScanReport, JournalError> {
     for (i, entry) in entries.iter().enumerate() {
         let map = map_segment(&entry.path)?;
         let header = read_header(&map, entry)?;
-        let scan = scan_segment(&map, entry, header.first_sequence, report.last_sequence)?;
+        let scan = scan_to_tail(&map, entry, header.first_sequence, report.last_sequence)?;
         if scan.frames > 0 {
             if let Some(empty) = empty_since {
                 let reason = format!(
@@ -187,9 +204,6 @@ pub(crate) fn scan_journal(dir: &Path) -> Result<ScanReport, JournalError> {
         }
         if let Some((offset, reason)) = scan.invalid {
             let damage = JournalError::damaged(&entry.path, offset as u64, reason);
-            if later_valid_frame(&map, offset, scan.last).is_some() {
-                return Err(damage);
-            }
             check_rest_empty(&entries[i + 1..], "a torn frame").map_err(|_| damage)?;
             let end = offset.max(end_of_nonzero(&map));
             report.torn_tail = Some(TornTail {

@@ -21,7 +21,7 @@ use memmap2::{MmapMut, MmapOptions};
 use crate::config::PAGE_SIZE;
 use crate::error::{IoContext, JournalError};
 use crate::frame::all_zero;
-use crate::scan::{later_valid_frame, map_segment, scan_segment};
+use crate::scan::{map_segment, scan_to_tail};
 use crate::segment_file::{
     create_private_file, fdatasync, load_first_sequence, map_segment_mut, preallocate, read_header,
     segment_file_name, segment_files, SegmentEntry, SEGMENT_HEADER_SIZE,
@@ -183,16 +183,9 @@ pub(crate) fn merge_stage(
 }
 
 /// Where the intact frames end, how many there are, and whether a torn frame follows them.
-/// Frames are written in order, so only the last can be torn: an intact frame after a broken
-/// one is damage.
 fn frames_end(bytes: &[u8], entry: &SegmentEntry) -> Result<(usize, u64, bool), JournalError> {
     let header = read_header(bytes, entry)?;
-    let scan = scan_segment(bytes, entry, header.first_sequence, 0)?;
-    if let Some((offset, reason)) = scan.invalid {
-        if later_valid_frame(bytes, offset, scan.last).is_some() {
-            return Err(JournalError::damaged(&entry.path, offset as u64, reason));
-        }
-    }
+    let scan = scan_to_tail(bytes, entry, header.first_sequence, 0)?;
     Ok((scan.end, scan.frames, scan.invalid.is_some()))
 }
 

@@ -359,12 +359,17 @@ fn open_tail(config: &JournalConfig, next_sequence: u64) -> Result<OpenedTail, J
             }
         },
     };
-    let (active, current) = continue_segment(config, entry, pos)?;
+    let current = continue_segment(config, entry, pos)?;
+    let active = ActiveSegment {
+        stage: Arc::clone(&current.1.stage),
+        index: current.0,
+        pos,
+    };
     let mut files = vec![current];
     let mut ready = None;
     if let Some(spare) = empty.next() {
         // Reused rather than recreated: a follower may already have it mapped.
-        let (index, segment) = continue_segment(config, spare, SEGMENT_HEADER_SIZE)?.1;
+        let (index, segment) = continue_segment(config, spare, SEGMENT_HEADER_SIZE)?;
         let stage = Arc::clone(&segment.stage);
         ready = Some(PreparedSegment { index, stage });
         files.push((index, segment));
@@ -386,7 +391,7 @@ fn continue_segment(
     config: &JournalConfig,
     entry: SegmentEntry,
     pos: usize,
-) -> Result<(ActiveSegment, (u64, OpenSegment)), JournalError> {
+) -> Result<(u64, OpenSegment), JournalError> {
     let (file, map) = map_segment_mut(&entry.path)?;
     if pos == SEGMENT_HEADER_SIZE {
         // A crash can leave the first sequence set on a segment that never got its frame.
@@ -394,23 +399,13 @@ fn continue_segment(
     }
     // What recovery kept may still sit in the page cache only: make it durable before we say so.
     fdatasync(&file, &entry.path)?;
-    let stage = Arc::new(Stage::create(
-        &config.stage_dir,
-        entry.index,
-        &map[..pos],
-        map.len(),
-    )?);
-    let active = ActiveSegment {
-        stage: Arc::clone(&stage),
-        index: entry.index,
-        pos,
-    };
+    let stage = Stage::create(&config.stage_dir, entry.index, &map[..pos], map.len())?;
     let segment = OpenSegment {
         file,
         path: entry.path,
-        stage,
+        stage: Arc::new(stage),
     };
-    Ok((active, (entry.index, segment)))
+    Ok((entry.index, segment))
 }
 
 fn spawn_threads(

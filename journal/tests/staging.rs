@@ -87,16 +87,22 @@ fn a_killed_writers_staged_frames_reach_the_journal_at_recovery() {
 fn staged_copy_of_first_segment(dirs: &TestDirs, frames: u64) -> (PathBuf, PathBuf) {
     write_frames(dirs, 1, frames, 1);
     let segment = segments(&dirs.journal())[0].clone();
-    std::fs::create_dir_all(stage_dir(dirs)).unwrap();
-    let staged = stage_dir(dirs).join(segment.file_name().unwrap());
-    std::fs::copy(&segment, &staged).unwrap();
+    let staged = stage(dirs, &segment);
     (segment, staged)
 }
 
-/// Zeroes `[from, to)` of a file.
-fn zero(path: &Path, from: usize, to: usize) {
+/// Copies `segment` (of any journal) into the staging folder of `dirs`; returns the copy.
+fn stage(dirs: &TestDirs, segment: &Path) -> PathBuf {
+    std::fs::create_dir_all(stage_dir(dirs)).unwrap();
+    let staged = stage_dir(dirs).join(segment.file_name().unwrap());
+    std::fs::copy(segment, &staged).unwrap();
+    staged
+}
+
+/// Rewrites a file through `change`.
+fn edit(path: &Path, change: impl FnOnce(&mut [u8])) {
     let mut bytes = std::fs::read(path).unwrap();
-    bytes[from..to].fill(0);
+    change(&mut bytes);
     std::fs::write(path, bytes).unwrap();
 }
 
@@ -106,7 +112,9 @@ fn frames_only_in_the_stage_are_copied_into_their_segment() {
     let (segment, _) = staged_copy_of_first_segment(&dirs, 10);
     // The last two frames never reached the segment file.
     let first_missing = SEGMENT_HEADER_SIZE + 8 * frame_size(128);
-    zero(&segment, first_missing, first_missing + 2 * frame_size(128));
+    edit(&segment, |bytes| {
+        bytes[first_missing..first_missing + 2 * frame_size(128)].fill(0)
+    });
     let report = recover(&dirs.journal()).unwrap();
     assert_eq!(report.staged.frames, 2);
     assert_eq!(report.staged.torn, None);
@@ -122,9 +130,7 @@ fn a_torn_staged_frame_is_reported_and_left_out() {
     let (_, staged) = staged_copy_of_first_segment(&dirs, 10);
     // Half a frame after the last one: the engine died mid-append.
     let at = SEGMENT_HEADER_SIZE + 10 * frame_size(128);
-    let mut bytes = std::fs::read(&staged).unwrap();
-    bytes[at..at + 40].fill(0x5a);
-    std::fs::write(&staged, bytes).unwrap();
+    edit(&staged, |bytes| bytes[at..at + 40].fill(0x5a));
     let report = recover(&dirs.journal()).unwrap();
     assert_eq!(report.staged.frames, 0);
     assert_eq!(report.staged.torn, Some((staged, at as u64)));
@@ -135,13 +141,15 @@ fn a_torn_staged_frame_is_reported_and_left_out() {
 #[test]
 fn a_stage_that_disagrees_with_its_segment_stops_recovery() {
     let dirs = TestDirs::new();
-    let (segment, staged) = staged_copy_of_first_segment(&dirs, 10);
-    let mut bytes = std::fs::read(&staged).unwrap();
-    bytes[SEGMENT_HEADER_SIZE + 30] ^= 0xff; // inside frame 1's payload
-    std::fs::write(&staged, bytes).unwrap();
+    write_frames(&dirs, 1, 10, 1);
+    let segment = segments(&dirs.journal())[0].clone();
+    // An intact staging copy, but of another journal: its frames start at sequence 5.
+    let other = TestDirs::new();
+    write_frames(&other, 5, 14, 1);
+    let staged = stage(&dirs, &segments(&other.journal())[0]);
     let err = recover(&dirs.journal()).unwrap_err();
     assert!(
-        matches!(&err, JournalError::Damaged { path, .. } if *path == staged || *path == segment),
+        matches!(&err, JournalError::Damaged { path, .. } if *path == segment),
         "{err}"
     );
     assert!(staged.exists(), "a stage in doubt is kept for the operator");
@@ -166,9 +174,8 @@ fn a_broken_staged_frame_with_intact_frames_after_it_is_damage() {
     let dirs = TestDirs::new();
     let (_, staged) = staged_copy_of_first_segment(&dirs, 10);
     let third = SEGMENT_HEADER_SIZE + 2 * frame_size(128);
-    let mut bytes = std::fs::read(&staged).unwrap();
-    bytes[third + 40] ^= 0xff; // frame 3's payload: its CRC fails, frames 4..10 are intact
-    std::fs::write(&staged, bytes).unwrap();
+    // Frame 3's payload: its CRC fails, frames 4..10 are intact.
+    edit(&staged, |bytes| bytes[third + 40] ^= 0xff);
     let err = recover(&dirs.journal()).unwrap_err();
     assert!(
         matches!(&err, JournalError::Damaged { path, offset, .. } if *path == staged && *offset == third as u64),

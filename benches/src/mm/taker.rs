@@ -180,9 +180,8 @@ impl Taker {
             // on a multiple of its period, an undelayed taker reached the books in the very
             // moment the maker had cancelled its quotes to requote them: in a 20 s demo 50 of
             // its 60 orders were rejected with NO_LIQUIDITY.
-            let half_period = ticker.period() / 2;
-            let delay =
-                half_period.mul_f64((self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
+            let half_period_ns = (ticker.period() / 2).as_nanos().max(1) as u64;
+            let delay = Duration::from_nanos(self.rng.next_u64() % half_period_ns);
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.changed() => break,
