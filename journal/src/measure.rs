@@ -45,3 +45,21 @@ pub fn measure_fdatasync(dir: &Path, samples: usize) -> Result<Histogram<u64>, J
     std::fs::remove_file(&path).at(&path)?;
     Ok(latencies)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fdatasync_probe_records_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let histogram = measure_fdatasync(dir.path(), 20).unwrap();
+        assert_eq!(histogram.len(), 20);
+        assert!(histogram.min() > 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "probe file removed"
+        );
+    }
+}
