@@ -26,6 +26,7 @@ mod matching;
 pub mod message;
 mod place;
 mod queries;
+mod read_ahead;
 pub mod recovery;
 pub mod shared_counters;
 mod sink;

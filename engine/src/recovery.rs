@@ -6,10 +6,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use pinwheel_journal::{latest_snapshot, replay, JournalError, RecoveryReport};
+use pinwheel_journal::{latest_snapshot, JournalError, RecoveryReport};
 
 use crate::config::{EngineConfig, MarketTable};
-use crate::message::{Command, Event};
+use crate::message::Event;
+use crate::read_ahead::replay_read_ahead;
 use crate::{Engine, EventSink};
 
 /// An engine rebuilt from disk, and what was found on the way.
@@ -61,6 +62,10 @@ pub struct DiscardEvents;
 
 impl EventSink for DiscardEvents {
     fn emit(&mut self, _event: &Event) {}
+
+    fn discards(&self) -> bool {
+        true
+    }
 }
 
 /// The journal folder inside a data directory.
@@ -165,20 +170,14 @@ pub fn replay_into(
 ) -> anyhow::Result<Replayed> {
     let from = engine.last_sequence() + 1;
     let mut applied = 0;
-    let mut last_sequence = 0;
-    let mut mismatch = None;
-    replay(journal, from, to, progress, |frame| {
-        let command = Command::from_bytes(frame.payload);
-        if command.head.sequence != frame.sequence && mismatch.is_none() {
-            mismatch = Some((frame.sequence, command.head.sequence));
-        }
-        engine.apply(&command, sink);
+    let read = replay_read_ahead(journal, from, to, progress, |command| {
+        engine.apply(command, sink);
         applied += 1;
-        last_sequence = frame.sequence;
     })?;
-    if let Some((frame, command)) = mismatch {
+    if let Some((frame, command)) = read.mismatch {
         anyhow::bail!("journal frame {frame} holds a command stamped {command}: the journal is not this engine's");
     }
+    let last_sequence = read.last_sequence;
     Ok(Replayed {
         applied,
         last_sequence,

@@ -8,6 +8,12 @@ use crate::message::{Event, EventKind, Head};
 pub trait EventSink {
     /// Takes one event (copy it out; the reference is only valid during the call).
     fn emit(&mut self, event: &Event);
+
+    /// True if this sink drops every event unseen (replay into a state only): the engine
+    /// then does not build them. Asked once per command.
+    fn discards(&self) -> bool {
+        false
+    }
 }
 
 impl EventSink for Vec<Event> {
@@ -20,6 +26,7 @@ impl EventSink for Vec<Event> {
 /// and time, plus the user it concerns; it counts them for the closing `Done`.
 pub(crate) struct Out<'a> {
     sink: &'a mut dyn EventSink,
+    discard: bool,
     head: Head,
     pub(crate) count: u32,
 }
@@ -37,6 +44,7 @@ impl<'a> Out<'a> {
             timestamp_ns: command_head.timestamp_ns,
         };
         Self {
+            discard: sink.discards(),
             sink,
             head,
             count: 0,
@@ -45,6 +53,10 @@ impl<'a> Out<'a> {
 
     /// Emits one event of `kind` for `user_id` with `flags` in its head.
     pub(crate) fn emit<B: Pod>(&mut self, kind: EventKind, user_id: u64, flags: u8, body: &B) {
+        self.count += 1;
+        if self.discard {
+            return;
+        }
         let mut event = Event::new(kind as u8, body);
         event.head = Head {
             kind: kind as u8,
@@ -53,6 +65,5 @@ impl<'a> Out<'a> {
             ..self.head
         };
         self.sink.emit(&event);
-        self.count += 1;
     }
 }

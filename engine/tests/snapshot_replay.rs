@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use common::{create_user, deposit, random_trading_command, Rng};
 use pinwheel_engine::config::{EngineConfig, MarketTable};
 use pinwheel_engine::follower::{follow, take_snapshot, FollowConfig};
-use pinwheel_engine::message::{Command, CommandKind};
+use pinwheel_engine::message::{Command, CommandKind, Event};
 use pinwheel_engine::recovery::{journal_dir, recover, replay_into, snapshot_dir, DiscardEvents};
-use pinwheel_engine::Engine;
+use pinwheel_engine::{Counters, Engine};
 use pinwheel_journal::{
     latest_snapshot, read_snapshot, Durability, DurableCursor, JournalConfig, JournalWriter,
     Retention,
@@ -305,5 +305,117 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
     )
     .unwrap();
     assert_eq!(caught_up.state_hash(), full.state_hash());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Journals `commands` (sync durability, small segments) and applies them to a live engine
+/// that records its events; returns that engine and its events.
+fn journal_live(dir: &Path, commands: &[Command]) -> (Engine, Vec<Event>) {
+    let mut writer = open_writer(dir);
+    let mut live = fresh_engine();
+    let mut events = Vec::new();
+    for command in commands {
+        let head = command.head;
+        writer.append(head.sequence, head.timestamp_ns, command.as_bytes());
+        live.apply(command, &mut events);
+    }
+    writer.close().unwrap();
+    (live, events)
+}
+
+#[test]
+fn replay_gives_the_live_engines_events_in_order_across_read_ahead_batches() {
+    let dir = temp_dir("batches");
+    let data_dir = dir.join("data");
+    // Several of the read-ahead's 1024-command batches, and a partial one at the end.
+    let commands = workload(0xba7c, 5_500);
+    let (live, live_events) = journal_live(&dir, &commands);
+
+    let mut replayed = fresh_engine();
+    let mut events = Vec::new();
+    let report = replay_into(
+        &mut replayed,
+        &journal_dir(&data_dir),
+        None,
+        &mut events,
+        false,
+    )
+    .unwrap();
+    assert_eq!(report.applied, commands.len() as u64);
+    assert_eq!(report.last_sequence, commands.len() as u64);
+    assert_eq!(replayed.state_hash(), live.state_hash());
+    assert!(
+        events == live_events,
+        "replay emitted other events than the live engine"
+    );
+
+    // Stopping inside a batch applies exactly the prefix.
+    let to = 2_500;
+    let mut prefix_live = fresh_engine();
+    for command in &commands[..to] {
+        prefix_live.apply(command, &mut DiscardEvents);
+    }
+    let prefix = full_replay(&data_dir, Some(to as u64));
+    assert_eq!(prefix.state_hash(), prefix_live.state_hash());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn discarding_events_changes_neither_the_state_nor_the_counts() {
+    let commands = workload(0xd15c, 2_000);
+    let (recording, discarding) = (Counters::new(), Counters::new());
+    let (mut kept, mut dropped) = (fresh_engine(), fresh_engine());
+    let mut events = Vec::new();
+    for command in &commands {
+        kept.apply_counted(command, &mut events, &recording);
+        dropped.apply_counted(command, &mut DiscardEvents, &discarding);
+    }
+    assert_eq!(kept.state_hash(), dropped.state_hash());
+    assert_eq!(
+        recording.events.load(Ordering::Relaxed),
+        events.len() as u64
+    );
+    assert_eq!(
+        discarding.events.load(Ordering::Relaxed),
+        recording.events.load(Ordering::Relaxed)
+    );
+    for kind in CommandKind::ALL {
+        assert_eq!(
+            discarding.command_count(kind as u8),
+            recording.command_count(kind as u8)
+        );
+    }
+}
+
+#[test]
+fn damage_in_the_middle_stops_a_replay_and_names_the_file() {
+    let dir = temp_dir("damage");
+    let data_dir = dir.join("data");
+    let commands = workload(0xda3a, 3_000);
+    journal_live(&dir, &commands);
+    let segments = pinwheel_journal::list_segments(&journal_dir(&data_dir)).unwrap();
+    assert!(segments.len() >= 3, "the journal spans segments");
+    let damaged = &segments[1].path;
+    let mut bytes = std::fs::read(damaged).unwrap();
+    // A byte inside the second segment's frames (well past its header), with intact frames
+    // after it and a whole segment after that.
+    let offset = 4096 + 1000;
+    bytes[offset] ^= 0x40;
+    std::fs::write(damaged, &bytes).unwrap();
+
+    let mut engine = fresh_engine();
+    let error = replay_into(
+        &mut engine,
+        &journal_dir(&data_dir),
+        None,
+        &mut DiscardEvents,
+        false,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(&damaged.display().to_string()),
+        "the error names the damaged segment: {error}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

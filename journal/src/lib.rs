@@ -43,7 +43,7 @@ pub use frame::{frame_size, Frame, FRAME_HEADER_SIZE, MAX_PAYLOAD};
 pub use lock::{lock_path, LOCK_FILE_NAME};
 pub use reader::JournalReader;
 pub use recovery::{recover, recover_staged, RecoveryReport};
-pub use replay::replay;
+pub use replay::{replay, replay_while};
 pub use retention::{apply_retention, ARCHIVE_DIR};
 pub use segment_file::{list_segments, segment_file_name, SegmentEntry, SEGMENT_HEADER_SIZE};
 pub use snapshot::{latest_snapshot, read_snapshot, write_snapshot, Snapshot, SnapshotDamage};

@@ -1,5 +1,6 @@
 //! Offline replay: hands every frame in a range to a function, with progress on request.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Duration;
 
@@ -43,15 +44,34 @@ pub fn replay(
     progress: bool,
     mut f: impl FnMut(Frame<'_>),
 ) -> Result<u64, JournalError> {
+    replay_while(dir, from_sequence, to, progress, |frame| {
+        f(frame);
+        ControlFlow::Continue(())
+    })
+}
+
+/// [`replay`], but `f` can stop it early by returning [`ControlFlow::Break`]; the frame it
+/// was given then counts as replayed.
+pub fn replay_while(
+    dir: &Path,
+    from_sequence: u64,
+    to: Option<u64>,
+    progress: bool,
+    mut f: impl FnMut(Frame<'_>) -> ControlFlow<()>,
+) -> Result<u64, JournalError> {
     let mut reader = JournalReader::open(dir, from_sequence)?;
     let bar = progress_bar(dir, progress)?;
     let limit = to.unwrap_or(u64::MAX);
     let mut count = 0u64;
     while let Some(frame) = reader.next_at_most(limit)? {
-        f(frame);
+        let flow = f(frame);
         count += 1;
         if count.is_multiple_of(PROGRESS_EVERY) {
             bar.set_position(reader.bytes_read());
+        }
+        if flow.is_break() {
+            bar.finish_and_clear();
+            return Ok(count);
         }
     }
     if !reader.stopped_at_limit() {

@@ -190,13 +190,14 @@ pub fn replay_speed(data_dir: &Path, expected_hash: u64) -> anyhow::Result<(u64,
 
 /// Writes a journal of exactly `total` commands (the set-up, then the workload) under `root`,
 /// then times the engine's start-up recovery of it (scan, cut, replay). The journal is still
-/// in the page cache, as after a killed engine process.
+/// in the page cache, as after a killed engine process. Returns the time and the state hash
+/// (checked against the live engine's); the journal stays under `root/data`.
 pub fn recovery_time(
     root: &Path,
     workload: &Workload,
     total: usize,
     segment_size: u64,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, u64)> {
     let measured = total
         .checked_sub(workload.setup.len())
         .filter(|&n| n <= workload.commands.len())
@@ -221,7 +222,7 @@ pub fn recovery_time(
         report.replayed,
         report.state_hash
     );
-    Ok(elapsed)
+    Ok((elapsed, live_hash))
 }
 
 /// A progress bar on stderr for long parts.
