@@ -51,6 +51,12 @@ pub const BASELINES: &[(&str, &str, &str, &str)] = &[
         "the device's raw fdatasync",
     ),
     (
+        "journal",
+        "sync_ack_ns",
+        "group_commit_floor_ns",
+        "bare pwrite + fdatasync group commit, same open loop",
+    ),
+    (
         "e2e",
         "http_rtt_ns",
         "http_floor_ns",
