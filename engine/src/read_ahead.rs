@@ -23,7 +23,7 @@ const BATCH: usize = 1024;
 const BATCHES: usize = 4;
 
 /// What the reader found, besides the commands it handed over.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ReadSummary {
     /// Sequence of the last frame read (0 if none).
     pub last_sequence: u64,
@@ -48,7 +48,9 @@ pub(crate) fn replay_read_ahead(
             .send(Vec::with_capacity(BATCH))
             .expect("the receiver is here");
     }
-    std::thread::scope(|scope| {
+    // `move`: if `apply` panics, unwinding this closure drops the channel ends it holds, which
+    // stops the reader; the scope then joins it and passes the panic on instead of hanging.
+    std::thread::scope(move |scope| {
         let reader = std::thread::Builder::new()
             .name("replay-reader".into())
             .spawn_scoped(scope, move || {
@@ -105,4 +107,68 @@ fn read_batches(
         let _ = full.send(batch);
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+    use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter};
+    use std::time::Duration;
+
+    /// A journal of `count` zeroed commands stamped 1..=count, in its own folder.
+    fn journal_of(name: &str, count: u64) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("pinwheel-read-ahead-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("run")).unwrap();
+        let mut config = JournalConfig::new(dir.join("journal"), Durability::Sync);
+        config.segment_size = 1 << 20;
+        let durable = DurableCursor::create(&dir.join("run")).unwrap();
+        let mut writer = JournalWriter::open(&config, durable, 1).unwrap();
+        for sequence in 1..=count {
+            let mut command = Command::zeroed();
+            command.head.sequence = sequence;
+            writer.append(sequence, sequence, command.as_bytes());
+        }
+        writer.close().unwrap();
+        dir
+    }
+
+    #[test]
+    fn hands_over_every_command_in_order() {
+        let dir = journal_of("order", 5_000);
+        let mut next = 1;
+        let summary = replay_read_ahead(&dir.join("journal"), 1, None, false, |command| {
+            assert_eq!(command.head.sequence, next);
+            next += 1;
+        })
+        .unwrap();
+        assert_eq!(next, 5_001);
+        assert_eq!(summary.last_sequence, 5_000);
+        assert_eq!(summary.mismatch, None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_panic_while_applying_reaches_the_caller_instead_of_hanging() {
+        // More commands than the batches in flight hold, so the reader is waiting on a full
+        // channel when the applying side panics.
+        let dir = journal_of("panic", (BATCH * BATCHES * 3) as u64);
+        let journal = dir.join("journal");
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let outcome = std::panic::catch_unwind(|| {
+                replay_read_ahead(&journal, 1, None, false, |command| {
+                    assert!(command.head.sequence < 10, "broken invariant");
+                })
+            });
+            done_tx.send(outcome.is_err()).unwrap();
+        });
+        let panicked = done_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the replay hung after a panic");
+        assert!(panicked, "the panic reached the caller");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
