@@ -56,6 +56,9 @@ pub struct Order {
     pub(crate) next: u32,
     pub(crate) user_prev: u32,
     pub(crate) user_next: u32,
+    /// Pool slot of the price level the order rests in ([`NIL`] off the book), so taking it
+    /// out of its level needs no search.
+    pub(crate) level: u32,
 }
 
 impl Order {
@@ -79,6 +82,7 @@ impl Order {
             next: NIL,
             user_prev: NIL,
             user_next: NIL,
+            level: NIL,
         }
     }
 }

@@ -56,7 +56,9 @@ pub enum BookError {
 /// The level records live in a fixed pool and never move; the price order is kept apart,
 /// in a sorted array of 8-byte prices (worst to best, best last) beside the pool slot of
 /// each. A new or emptied level in the middle of the book then shifts 12 bytes per level
-/// behind it instead of a 32-byte record, and the binary search reads only prices.
+/// behind it instead of a 32-byte record, and the binary search reads only prices. A resting
+/// order keeps its level's pool slot, so fills, reductions and cancels reach the level
+/// without a search; only adding to a level and dropping an emptied one search.
 #[derive(Clone, Debug)]
 pub struct Levels {
     side: Side,
@@ -151,16 +153,18 @@ impl Levels {
         slot
     }
 
-    /// The array index and pool slot of the level at `price`, which exists.
-    fn locate(&self, price: i64) -> (usize, u32) {
-        let index = self.search(price).expect("order's level exists");
-        (index, self.slots[index])
+    /// The level record in pool slot `slot`, if that slot holds a level now.
+    pub(crate) fn in_slot(&self, slot: u32) -> Option<&Level> {
+        let index = self.search(self.pool.get(slot as usize)?.price).ok()?;
+        (self.slots[index] == slot).then(|| &self.pool[slot as usize])
     }
 
-    /// Drops the (empty) level at array index `index`.
-    fn close(&mut self, index: usize) {
+    /// Drops the (empty) level at `price`, which is in pool slot `slot`.
+    fn close(&mut self, price: i64, slot: u32) {
+        let index = self.search(price).expect("an emptied level is in the book");
+        assert_eq!(self.slots[index], slot, "level {price} is in another slot");
         self.prices.remove(index);
-        let slot = self.slots.remove(index);
+        self.slots.remove(index);
         self.free.push(slot);
     }
 }
@@ -263,6 +267,7 @@ impl OrderBook {
             let order = arena.get_mut(slot);
             order.prev = old_tail;
             order.next = NIL;
+            order.level = at;
         }
         if old_tail != NIL {
             arena.get_mut(old_tail).next = slot;
@@ -287,8 +292,8 @@ impl OrderBook {
             self.unlink(arena, &order, slot, by)
         } else {
             let levels = self.side_mut(order.side);
-            let (_, at) = levels.locate(order.price);
-            let level = &mut levels.pool[at as usize];
+            let level = &mut levels.pool[order.level as usize];
+            debug_assert_eq!(level.price, order.price, "order's level slot is stale");
             level.quantity -= by;
             level.quantity
         };
@@ -305,8 +310,8 @@ impl OrderBook {
             arena.get_mut(order.next).prev = order.prev;
         }
         let levels = self.side_mut(order.side);
-        let (index, at) = levels.locate(order.price);
-        let level = &mut levels.pool[at as usize];
+        let level = &mut levels.pool[order.level as usize];
+        debug_assert_eq!(level.price, order.price, "order's level slot is stale");
         if level.head == slot {
             level.head = order.next;
         }
@@ -318,11 +323,12 @@ impl OrderBook {
         let total = level.quantity;
         if level.count == 0 {
             debug_assert_eq!(total, 0, "empty level with quantity");
-            levels.close(index);
+            levels.close(order.price, order.level);
         }
         let order = arena.get_mut(slot);
         order.prev = NIL;
         order.next = NIL;
+        order.level = NIL;
         total
     }
 

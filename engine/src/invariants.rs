@@ -107,8 +107,14 @@ impl Engine {
                 for slot in OrderBook::queue(&self.arena, level) {
                     let order = self.arena.get(slot);
                     let expected = terms.limit_lock(side, order.price, order.remaining);
-                    let fits =
-                        order.side == side && order.price == level.price && order.market == market;
+                    let in_level = book
+                        .side(side)
+                        .in_slot(order.level)
+                        .is_some_and(|found| std::ptr::eq(found, level));
+                    let fits = order.side == side
+                        && order.price == level.price
+                        && order.market == market
+                        && in_level;
                     let sizes = order.remaining > 0
                         && order.remaining == order.quantity - order.executed_quantity;
                     if !fits || !sizes || expected != Some(order.locked) {
