@@ -1,5 +1,5 @@
-//! The flusher thread: copies published frames from the staging files into the segment files
-//! (`pwrite`), makes them durable (`fdatasync`, group commit), then publishes the durable
+//! The flusher thread: seals published frames in the staging files (fills in their CRCs, which
+//! the engine thread leaves out), copies them into the segment files (`pwrite`), makes them durable (`fdatasync`, group commit), then publishes the durable
 //! sequence.
 //!
 //! One `fdatasync` covers every frame published before it, however many: under load the
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::background::{unpack_end, Shared};
 use crate::config::Durability;
 use crate::error::JournalError;
-use crate::segment_file::fdatasync;
+use crate::segment_file::{fdatasync, SEGMENT_HEADER_SIZE};
 use crate::stage::copy_out;
 
 /// Idle waiting in `sync` mode. Pinned to its own core the flusher spins (lowest latency);
@@ -73,6 +73,13 @@ fn copy_and_sync(shared: &Shared, flushed: Flushed, end: (u64, usize)) -> Result
         if from >= to {
             continue;
         }
+        // SAFETY: `from..to` is published (below the writer's published end, or the writer
+        // has left this segment), and this thread is the only one that touches it.
+        unsafe {
+            segment
+                .stage
+                .seal(from.max(SEGMENT_HEADER_SIZE).min(to), to)
+        };
         copy_out(&segment.stage, &segment.file, &segment.path, from, to)?;
         let started = Instant::now();
         fdatasync(&segment.file, &segment.path)?;

@@ -10,7 +10,10 @@
 //! ```
 //! The writer stores the length last, with release ordering, so a reader that sees a
 //! non-zero length sees the whole frame; a writer killed mid-copy leaves a zero length or a
-//! frame whose CRC fails (a torn tail).
+//! frame whose CRC fails (a torn tail). The engine's writer leaves the CRC to the flusher: in
+//! its staging copy (memory, which a killed process cannot tear) a frame is whole once its
+//! length is stored, and the flusher seals each frame before it copies it to the segment file,
+//! so every frame in a segment file carries its CRC.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -51,17 +54,24 @@ fn frame_crc(payload_len: u32, sequence: u64, timestamp_ns: u64, payload: &[u8])
     crc32c::crc32c_append(crc32c::crc32c(&head), payload)
 }
 
-/// Writes one frame at `dst`; the length goes in last with release ordering.
+/// Writes one frame at `dst` without its CRC (the field stays zero); the length goes in last,
+/// with release ordering. The engine thread writes frames this way into its staging copy; the
+/// flusher fills the CRCs in ([`seal_frames`]) before the frames leave for the segment file,
+/// so the CRC32C is not on the engine's path.
 ///
 /// # Safety
 /// `dst` must be 8-aligned, valid for writes of `frame_size(payload.len())` bytes, zero-filled,
 /// and written by no one else while this runs.
 #[inline]
-pub(crate) unsafe fn write_frame(dst: *mut u8, sequence: u64, timestamp_ns: u64, payload: &[u8]) {
+pub(crate) unsafe fn write_unsealed_frame(
+    dst: *mut u8,
+    sequence: u64,
+    timestamp_ns: u64,
+    payload: &[u8],
+) {
     debug_assert!(payload.len() <= MAX_PAYLOAD);
     debug_assert_eq!(dst as usize % FRAME_ALIGN, 0);
     let length = payload.len() as u32;
-    let crc = frame_crc(length, sequence, timestamp_ns, payload);
     // SAFETY: the caller guarantees `dst..dst+frame_size` is writable and exclusively ours;
     // the fields sit at fixed offsets inside it, and the padding is already zero.
     unsafe {
@@ -70,10 +80,50 @@ pub(crate) unsafe fn write_frame(dst: *mut u8, sequence: u64, timestamp_ns: u64,
         dst.add(TIMESTAMP_AT)
             .cast::<u64>()
             .write(timestamp_ns.to_le());
-        dst.add(CRC_AT).cast::<u32>().write(crc.to_le());
         // Last: a reader that sees this length sees every byte above.
         (*dst.add(LENGTH_AT).cast::<AtomicU32>()).store(length.to_le(), Ordering::Release);
     }
+}
+
+/// Fills in the CRC of each frame written by [`write_unsealed_frame`] in `bytes`, from the
+/// start, up to the first zero length or anything that is not a whole frame of `bytes`.
+/// Returns where it stopped. Sealing a sealed frame changes nothing.
+pub(crate) fn seal_frames(bytes: &mut [u8]) -> usize {
+    let mut pos = 0;
+    while let Some(field) = bytes.get(pos + LENGTH_AT..pos + LENGTH_AT + 4) {
+        let length = u32::from_le_bytes(field.try_into().expect("4 bytes")) as usize;
+        if length == 0 || length > MAX_PAYLOAD || pos + frame_size(length) > bytes.len() {
+            break;
+        }
+        let word = |at: usize| {
+            u64::from_le_bytes(bytes[pos + at..pos + at + 8].try_into().expect("8 bytes"))
+        };
+        let payload = &bytes[pos + FRAME_HEADER_SIZE..pos + FRAME_HEADER_SIZE + length];
+        let crc = frame_crc(
+            length as u32,
+            word(SEQUENCE_AT),
+            word(TIMESTAMP_AT),
+            payload,
+        );
+        bytes[pos + CRC_AT..pos + CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        pos += frame_size(length);
+    }
+    pos
+}
+
+/// Writes one whole frame, CRC included, at the start of `bytes` (tests).
+#[cfg(test)]
+pub(crate) fn write_sealed_frame(
+    bytes: &mut [u8],
+    sequence: u64,
+    timestamp_ns: u64,
+    payload: &[u8],
+) {
+    let size = frame_size(payload.len());
+    assert!(bytes.len() >= size && (bytes.as_ptr() as usize).is_multiple_of(FRAME_ALIGN));
+    // SAFETY: checked above: in bounds and aligned; `bytes` is exclusively ours.
+    unsafe { write_unsealed_frame(bytes.as_mut_ptr(), sequence, timestamp_ns, payload) };
+    assert_eq!(seal_frames(&mut bytes[..size]), size);
 }
 
 /// What lies at a frame position.
@@ -178,8 +228,7 @@ mod tests {
         let mut buf = buffer(256);
         let bytes = bytes_mut(&mut buf);
         let payload = [7u8; 13];
-        // SAFETY: the buffer is 8-aligned, zeroed and large enough for the frame.
-        unsafe { write_frame(bytes.as_mut_ptr(), 42, 99, &payload) };
+        write_sealed_frame(bytes, 42, 99, &payload);
         let size = frame_size(13);
         assert_eq!(size, 40);
         match read_frame(bytes, 0) {
@@ -196,11 +245,31 @@ mod tests {
     }
 
     #[test]
+    fn an_unsealed_frame_reads_as_broken_until_sealed() {
+        let mut buf = buffer(256);
+        let bytes = bytes_mut(&mut buf);
+        let size = frame_size(13);
+        for (at, sequence) in [(0, 7), (size, 8)] {
+            // SAFETY: the buffer is 8-aligned, zeroed and large enough for both frames.
+            unsafe { write_unsealed_frame(bytes[at..].as_mut_ptr(), sequence, 1, &[3u8; 13]) };
+        }
+        assert!(matches!(read_frame(bytes, 0), FrameAt::Invalid(_)));
+        // Seals both frames and stops at the zero length after them.
+        assert_eq!(seal_frames(bytes), 2 * size);
+        assert!(matches!(read_frame(bytes, 0), FrameAt::Valid(frame, _) if frame.sequence == 7));
+        assert!(matches!(read_frame(bytes, size), FrameAt::Valid(frame, _) if frame.sequence == 8));
+        let sealed = bytes.to_vec();
+        assert_eq!(seal_frames(bytes), 2 * size);
+        assert_eq!(bytes, &sealed[..], "sealing again changes nothing");
+        // A range that ends inside a frame seals only the whole frames before it.
+        assert_eq!(seal_frames(&mut bytes[..size + 8]), size);
+    }
+
+    #[test]
     fn every_single_bit_flip_is_detected() {
         let mut buf = buffer(256);
         let bytes = bytes_mut(&mut buf);
-        // SAFETY: the buffer is 8-aligned, zeroed and large enough for the frame.
-        unsafe { write_frame(bytes.as_mut_ptr(), 5, 6, &[1, 2, 3, 4, 5]) };
+        write_sealed_frame(bytes, 5, 6, &[1, 2, 3, 4, 5]);
         let size = frame_size(5);
         for bit in 0..size * 8 {
             bytes[bit / 8] ^= 1 << (bit % 8);

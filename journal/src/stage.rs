@@ -20,8 +20,8 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::config::PAGE_SIZE;
 use crate::error::{IoContext, JournalError};
-use crate::frame::all_zero;
-use crate::scan::{map_segment, scan_to_tail};
+use crate::frame::{all_zero, seal_frames};
+use crate::scan::scan_to_tail;
 use crate::segment_file::{
     create_private_file, fdatasync, load_first_sequence, map_segment_mut, preallocate, read_header,
     segment_file_name, segment_files, SegmentEntry, SEGMENT_HEADER_SIZE,
@@ -94,6 +94,24 @@ impl Stage {
         // SAFETY: in bounds (asserted); the mapping lives as long as `self`; the caller
         // guarantees no concurrent store into the range.
         unsafe { std::slice::from_raw_parts(self.base.add(from), to - from) }
+    }
+
+    /// Fills in the CRCs of the frames in `from..to` (the writer leaves them to the flusher).
+    ///
+    /// # Safety
+    /// As for [`Stage::published`], and no slice of the range may be alive: only the flusher
+    /// touches a published range, one call at a time.
+    pub(crate) unsafe fn seal(&self, from: usize, to: usize) {
+        assert!(from <= to && to <= self.len, "range inside the stage");
+        // SAFETY: in bounds (asserted); the mapping lives as long as `self`; the writer stores
+        // only at or after the published end, and the caller holds no other view of the range.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(self.base.add(from), to - from) };
+        let sealed = seal_frames(bytes);
+        // Whole frames, then (in a full segment's last range) only its zeroed end.
+        debug_assert!(
+            all_zero(&bytes[sealed..]),
+            "a published range holds whole frames"
+        );
     }
 
     /// Removes the staging file (its mapping stays valid until dropped). Already gone is
@@ -194,16 +212,34 @@ fn merge_one(
     staged: &SegmentEntry,
     segment: &SegmentEntry,
 ) -> Result<(u64, Option<(PathBuf, u64)>), JournalError> {
-    let stage = map_segment(&staged.path)?;
+    let (_, mut stage) = map_segment_mut(&staged.path)?;
     if read_header(&stage, staged).is_err() && all_zero(&stage) {
         // Made but never filled (the preparer died between creating and writing it): the
         // writer never saw it, so it holds nothing.
         tracing::warn!(file = %staged.path.display(), "journal: removing an empty, half-made staging file");
         return Ok((0, None));
     }
+    let disk = match segment.path.exists() {
+        true => Some(map_segment_mut(&segment.path)?),
+        false => None,
+    };
+    let (disk_end, disk_frames) = match &disk {
+        Some((_, bytes)) => {
+            let (end, frames, _) = frames_end(bytes, segment)?;
+            (end, frames)
+        }
+        None => (SEGMENT_HEADER_SIZE, 0),
+    };
+    // The flusher had not copied the frames after `disk_end`, so their CRCs are not filled
+    // in yet (see `crate::frame`); those before are left as they are, so a staged copy that
+    // differs from the segment still shows.
+    read_header(&stage, staged)?;
+    if let Some(unflushed) = stage.get_mut(disk_end..) {
+        seal_frames(unflushed);
+    }
     let (stage_end, stage_frames, stage_torn) = frames_end(&stage, staged)?;
     let torn = stage_torn.then(|| (staged.path.clone(), stage_end as u64));
-    if !segment.path.exists() {
+    let Some((file, disk)) = disk else {
         if stage_frames == 0 {
             return Ok((0, torn));
         }
@@ -213,9 +249,7 @@ fn merge_one(
             SEGMENT_HEADER_SIZE as u64,
             reason,
         ));
-    }
-    let (file, disk) = map_segment_mut(&segment.path)?;
-    let (disk_end, disk_frames, _) = frames_end(&disk, segment)?;
+    };
     let differs = disk.len() != stage.len()
         || disk_end > stage_end
         || (disk_frames > 0 && disk[..disk_end] != stage[..disk_end]);

@@ -19,7 +19,7 @@ use crate::config::{Durability, JournalConfig};
 use crate::durable_cursor::DurableCursor;
 use crate::error::{IoContext, JournalError};
 use crate::flusher::Flushed;
-use crate::frame::{frame_size, write_frame, MAX_PAYLOAD};
+use crate::frame::{frame_size, write_unsealed_frame, MAX_PAYLOAD};
 use crate::lock::JournalLock;
 use crate::scan::find_tail;
 use crate::segment_file::{
@@ -175,7 +175,7 @@ impl JournalWriter {
         // `pos + size` fits in the stage (checked above, and by `roll_over`), the space after
         // `pos` is zero (new stage, or the zeroed end copied at open), only this thread writes
         // the stage, and the flusher reads only below the published end, which is <= `pos`.
-        unsafe { write_frame(base.add(active.pos), sequence, timestamp_ns, payload) };
+        unsafe { write_unsealed_frame(base.add(active.pos), sequence, timestamp_ns, payload) };
         active.pos += size;
     }
 
