@@ -349,9 +349,10 @@ fn print_table(figures: &Figures, plan: &Plan, parent: &Path, pinning: &Pinning)
     for run in &figures.throughput {
         if run.durability != Durability::None {
             println!(
-                "  {} run: last command durable {:.1} ms after the first was sent",
+                "  {} run: last command durable {:.1} ms after the first was sent; the engine waited {:.1} ms for prepared segments",
                 run.durability,
-                run.until_durable.as_secs_f64() * 1e3
+                run.until_durable.as_secs_f64() * 1e3,
+                run.segment_wait.as_secs_f64() * 1e3
             );
         }
     }

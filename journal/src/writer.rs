@@ -62,6 +62,9 @@ pub struct JournalWriter {
     idle_cursor: Option<DurableCursor>,
     /// Held for the writer's lifetime: one writer per journal.
     _lock: Option<JournalLock>,
+    /// Time `append` spent waiting for the preparer's next segment (a stall of the engine
+    /// thread: the preparer fell behind the rate of appends).
+    segment_wait: Duration,
 }
 
 impl JournalWriter {
@@ -88,6 +91,7 @@ impl JournalWriter {
                 threads: Vec::new(),
                 idle_cursor: Some(durable),
                 _lock: None,
+                segment_wait: Duration::ZERO,
             });
         }
         let lock = JournalLock::acquire(&config.dir, "journal writer")?;
@@ -133,6 +137,7 @@ impl JournalWriter {
             threads,
             idle_cursor: None,
             _lock: Some(lock),
+            segment_wait: Duration::ZERO,
         })
     }
 
@@ -231,6 +236,12 @@ impl JournalWriter {
         }
     }
 
+    /// Total time `append` has waited for a prepared segment since the writer opened. Nonzero
+    /// means the engine thread stalled at a segment boundary: appends outran the preparer.
+    pub fn segment_wait(&self) -> Duration {
+        self.segment_wait
+    }
+
     /// `Err` if the flusher or preparer stopped (disk full, I/O error): nothing more becomes durable.
     pub fn health(&self) -> Result<(), JournalError> {
         self.shared
@@ -271,7 +282,10 @@ impl JournalWriter {
     #[inline(never)]
     fn roll_over(&mut self, frame_size: usize) {
         let shared = Arc::clone(self.shared.as_ref().expect("durability is not none"));
+        // `Instant::now` is a vDSO read, no syscall; once per segment.
+        let started = Instant::now();
         let next = wait_bounded(&shared, "the next journal segment", || shared.ready.take());
+        self.segment_wait += started.elapsed();
         let active = self.active.as_mut().expect("durability is not none");
         assert!(
             SEGMENT_HEADER_SIZE + frame_size <= next.stage.len(),

@@ -186,3 +186,22 @@ fn a_second_writer_and_recovery_under_a_live_writer_are_refused() {
     writer.close().unwrap();
     recover(&dirs.journal()).unwrap();
 }
+
+#[test]
+fn a_writer_that_outruns_the_preparer_counts_its_wait() {
+    let dirs = TestDirs::new();
+    let mut writer = dirs.open_writer(Durability::Async, 1);
+    assert_eq!(writer.segment_wait(), std::time::Duration::ZERO);
+    // 53 frames fill a test segment in microseconds; preparing the next one (create,
+    // fallocate, fsync, rename, fsync of the folder, and its staging file) takes longer, so
+    // a tight loop over 100 segments catches up with the preparer and has to wait for it.
+    let started = Instant::now();
+    for sequence in 1..=5_300 {
+        writer.append(sequence, timestamp_for(sequence), &payload_for(sequence));
+        writer.publish();
+    }
+    let waited = writer.segment_wait();
+    assert!(waited > std::time::Duration::ZERO, "no wait counted");
+    assert!(waited < started.elapsed(), "waited {waited:?}");
+    writer.close().unwrap();
+}

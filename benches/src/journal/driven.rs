@@ -117,6 +117,11 @@ impl DrivenEngine {
         self.next_sequence - 1
     }
 
+    /// Time the journal writer waited for prepared segments (an engine-thread stall).
+    pub fn segment_wait(&self) -> Duration {
+        self.journal.segment_wait()
+    }
+
     /// The highest durable sequence, read as an edge reads it (`u64::MAX` in `none`).
     #[inline]
     pub fn durable_sequence(&self) -> u64 {

@@ -68,6 +68,8 @@ pub struct Throughput {
     pub until_durable: Duration,
     /// The engine's state hash at the end (replay must reproduce it).
     pub state_hash: u64,
+    /// Time the engine thread waited for the preparer's next segment during the run.
+    pub segment_wait: Duration,
 }
 
 /// Drives `commands` (after the set-up) through an engine journaling with `durability`
@@ -86,6 +88,7 @@ pub fn throughput(
         driven.drive(commands, |_| {});
         Ok(start.elapsed())
     })?;
+    let segment_wait = driven.segment_wait();
     let waited = Instant::now();
     driven.wait_durable(DURABLE_LIMIT)?;
     let until_durable = elapsed + waited.elapsed();
@@ -100,6 +103,7 @@ pub fn throughput(
         ops_per_sec: commands.len() as f64 / elapsed.as_secs_f64(),
         until_durable,
         state_hash: engine.state_hash(),
+        segment_wait,
     })
 }
 
