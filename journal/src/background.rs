@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::CachePadded;
 
-use crate::config::JournalConfig;
+use crate::config::{JournalConfig, READY_SEGMENTS};
 use crate::durable_cursor::DurableCursor;
 use crate::error::JournalError;
-use crate::handoff::Slot;
+use crate::handoff::{Slot, SlotRing};
 use crate::stage::Stage;
 
 /// A segment created and synced ahead of time, with its staging file, waiting for the writer.
@@ -47,8 +47,8 @@ pub(crate) struct Shared {
     /// Where the published frames end, [`pack_end`]ed; stored (release) just before `written`,
     /// so a flusher that read `written` finds every frame up to it below this end.
     pub published_end: CachePadded<AtomicU64>,
-    /// Preparer -> writer: the next segment.
-    pub ready: Slot<PreparedSegment>,
+    /// Preparer -> writer: the next segments, up to [`READY_SEGMENTS`] prepared ahead.
+    pub ready: SlotRing<PreparedSegment, READY_SEGMENTS>,
     /// Writer -> preparer: the staging file of a full segment, to unmap off the hot path.
     pub retired: Slot<Arc<Stage>>,
     /// Segments that may hold frames not yet copied out and synced (and the prepared one), by

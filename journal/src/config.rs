@@ -15,6 +15,12 @@ pub const MAX_SEGMENT_SIZE: u64 = 4 * 1024 * 1024 * 1024;
 pub const PAGE_SIZE: u64 = 4096;
 /// Default segment size: 64 MiB holds about 440 000 frames of 128-byte commands.
 pub const DEFAULT_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+/// Segments the preparer keeps ready ahead of the writer. One was not enough at the bench's
+/// rate (~0.5 GB/s of journal, a 64 MiB segment every ~0.12 s): preparing one (create,
+/// fallocate, fsync, rename, folder fsync, a staging file) sometimes took longer, and the
+/// engine thread waited up to ~70 ms at a segment boundary. Each costs a staging file of
+/// `segment_size` on tmpfs and a preallocated segment file.
+pub const READY_SEGMENTS: usize = 2;
 /// The default staging folder's name inside the journal directory.
 pub const STAGE_DIR: &str = "stage";
 /// Default async flush interval.

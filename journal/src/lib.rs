@@ -35,7 +35,7 @@ mod writer;
 
 pub use config::{
     Durability, JournalConfig, Retention, DEFAULT_FLUSH_INTERVAL, DEFAULT_SEGMENT_SIZE,
-    MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, STAGE_DIR,
+    MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, READY_SEGMENTS, STAGE_DIR,
 };
 pub use durable_cursor::{DurableCursor, DURABLE_FILE_NAME};
 pub use error::JournalError;

@@ -106,7 +106,7 @@ impl JournalWriter {
         let shared = Arc::new(Shared {
             written: CachePadded::new(AtomicU64::new(last)),
             published_end: CachePadded::new(AtomicU64::new(pack_end(active.index, active.pos))),
-            ready: crate::handoff::Slot::new(),
+            ready: crate::handoff::SlotRing::new(),
             retired: crate::handoff::Slot::new(),
             files: Mutex::new(files),
             stop: AtomicBool::new(false),

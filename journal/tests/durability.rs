@@ -144,10 +144,21 @@ fn a_failed_preparer_is_reported_and_the_writer_stops_instead_of_hanging() {
     let dirs = TestDirs::new();
     let mut writer = dirs.open_writer(Durability::Sync, 1);
     let deadline = Instant::now() + WAIT;
-    while segments(&dirs.journal()).len() < 2 {
-        assert!(Instant::now() < deadline, "no prepared segment");
+    // Wait until the preparer is idle, every ready segment and its staging file made: a
+    // preparer still making one would recreate the folder (the staging folder is inside it).
+    let stage = dirs.journal().join(pinwheel_journal::STAGE_DIR);
+    let made = || {
+        let staged = std::fs::read_dir(&stage).map_or(0, |dir| dir.count());
+        segments(&dirs.journal()).len().min(staged)
+    };
+    while made() < 1 + pinwheel_journal::READY_SEGMENTS {
+        assert!(
+            Instant::now() < deadline,
+            "the ready segments were not prepared"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
+    std::thread::sleep(Duration::from_millis(20));
     // The journal directory disappears (a wrong cleanup, an unmounted disk).
     std::fs::remove_dir_all(dirs.journal()).unwrap();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
