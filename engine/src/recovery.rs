@@ -177,9 +177,8 @@ pub fn replay_into(
     if let Some((frame, command)) = read.mismatch {
         anyhow::bail!("journal frame {frame} holds a command stamped {command}: the journal is not this engine's");
     }
-    let last_sequence = read.last_sequence;
     Ok(Replayed {
         applied,
-        last_sequence,
+        last_sequence: read.last_sequence,
     })
 }

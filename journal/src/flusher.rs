@@ -1,6 +1,6 @@
 //! The flusher thread: seals published frames in the staging files (fills in their CRCs, which
-//! the engine thread leaves out), copies them into the segment files (`pwrite`), makes them durable (`fdatasync`, group commit), then publishes the durable
-//! sequence.
+//! the engine thread leaves out), copies them into the segment files (`pwrite`), makes them
+//! durable (`fdatasync`, group commit), then publishes the durable sequence.
 //!
 //! One `fdatasync` covers every frame published before it, however many: under load the
 //! flusher syncs as fast as the device allows and each sync carries a whole group.

@@ -213,11 +213,15 @@ fn merge_one(
     segment: &SegmentEntry,
 ) -> Result<(u64, Option<(PathBuf, u64)>), JournalError> {
     let (_, mut stage) = map_segment_mut(&staged.path)?;
-    if read_header(&stage, staged).is_err() && all_zero(&stage) {
-        // Made but never filled (the preparer died between creating and writing it): the
-        // writer never saw it, so it holds nothing.
-        tracing::warn!(file = %staged.path.display(), "journal: removing an empty, half-made staging file");
-        return Ok((0, None));
+    match read_header(&stage, staged) {
+        Ok(_) => {}
+        Err(_) if all_zero(&stage) => {
+            // Made but never filled (the preparer died between creating and writing it): the
+            // writer never saw it, so it holds nothing.
+            tracing::warn!(file = %staged.path.display(), "journal: removing an empty, half-made staging file");
+            return Ok((0, None));
+        }
+        Err(damage) => return Err(damage),
     }
     let disk = match segment.path.exists() {
         true => Some(map_segment_mut(&segment.path)?),
@@ -233,7 +237,6 @@ fn merge_one(
     // The flusher had not copied the frames after `disk_end`, so their CRCs are not filled
     // in yet (see `crate::frame`); those before are left as they are, so a staged copy that
     // differs from the segment still shows.
-    read_header(&stage, staged)?;
     if let Some(unflushed) = stage.get_mut(disk_end..) {
         seal_frames(unflushed);
     }
