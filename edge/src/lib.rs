@@ -2,31 +2,18 @@
 //! fixed-size engine commands on this edge's input ring, completes each request when its
 //! `Done` event comes back on the output ring, and serves market data and private streams.
 
-pub mod api_account;
-pub mod api_ops;
-pub mod api_public;
-pub mod api_trading;
-pub mod api_wallet;
-pub mod auth;
-pub mod body;
+pub mod api;
 pub mod config;
-pub mod error;
-pub mod fills;
-pub mod history;
 pub mod link;
 pub mod market_data;
 pub mod metrics;
-pub mod openapi;
 pub mod owners;
-pub mod rate_limit;
 pub mod ring_io;
 mod run;
 pub mod server;
-pub mod session;
+pub mod sessions;
 pub mod state;
-pub mod translate;
 pub mod units;
-pub mod ws;
 
 #[cfg(test)]
 mod test_support;
@@ -72,9 +59,12 @@ pub mod test_support_public {
         Arc::new(AppState {
             candles: pinwheel_feed::CandleSource::Embedded(market_data.candles().clone()),
             link: EngineLink::new(Box::new(NoEngine), Duration::from_millis(100), market_data),
-            tokens: crate::auth::Tokens::new(b"integration-test-secret", Duration::from_secs(60)),
-            user_limits: crate::rate_limit::RateLimiter::new(0),
-            ip_limits: crate::rate_limit::RateLimiter::new(0),
+            tokens: crate::sessions::auth::Tokens::new(
+                b"integration-test-secret",
+                Duration::from_secs(60),
+            ),
+            user_limits: crate::sessions::rate_limit::RateLimiter::new(0),
+            ip_limits: crate::sessions::rate_limit::RateLimiter::new(0),
             api_keys: Mutex::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
             engine_counters: Mutex::new(None),

@@ -10,8 +10,8 @@ use std::time::Duration;
 use pinwheel_engine::message::{Command, Event, EventKind, Fill, RECORD_SIZE};
 use tokio::sync::{broadcast, oneshot};
 
-use crate::error::ApiError;
-use crate::fills::UserFills;
+use crate::api::error::ApiError;
+use crate::market_data::fills::UserFills;
 use crate::market_data::MarketData;
 use crate::owners::{resolve_owners, Published};
 

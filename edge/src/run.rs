@@ -9,13 +9,13 @@ use anyhow::Context;
 use pinwheel_engine::config::MarketTable;
 use pinwheel_feed::{CandleSource, FeedConfig, QuestDbCandles};
 
-use crate::auth::{load_or_create_secret, Tokens};
 use crate::config::{Durability, EdgeConfig};
 use crate::link::{DurableSource, EngineLink};
 use crate::market_data::MarketData;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
 use crate::ring_io::{JournalDurable, RingInput, RingOutput};
+use crate::sessions::auth::{load_or_create_secret, Tokens};
+use crate::sessions::rate_limit::RateLimiter;
 use crate::state::{AppState, Shared};
 
 /// How often the edge beats its heartbeat and re-queries books that are out of step.
@@ -96,7 +96,7 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
     let candles = candle_source(&config, &market_data)?;
     let link = EngineLink::new(Box::new(input), config.request_timeout, market_data);
     // After attaching to the output ring, before reading it: nothing falls between the two.
-    let rebuilt = crate::history::rebuild(
+    let rebuilt = crate::market_data::history::rebuild(
         &config.data_dir,
         &config.run_dir,
         &config.engine,

@@ -9,9 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
+use crate::api::{
+    account as api_account, ops as api_ops, public as api_public, trading as api_trading,
+    wallet as api_wallet, ws,
+};
 use crate::state::Shared;
-use crate::{api_account, api_ops, api_public, api_trading, api_wallet, ws};
 
 /// Builds the router and records every (method, path) it serves, for the OpenAPI test.
 struct Routes {
@@ -141,7 +144,7 @@ mod tests {
             .iter()
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();
-        let document = crate::openapi::document();
+        let document = crate::api::openapi::document();
         let mut documented = BTreeSet::new();
         for (path, operations) in document["paths"].as_object().unwrap() {
             for method in operations.as_object().unwrap().keys() {

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use pinwheel_engine::config::{AssetSpec, MarketSpec, MarketTable};
 
-use crate::auth::Tokens;
+use crate::api::error::ApiError;
 use crate::config::EdgeConfig;
-use crate::error::ApiError;
 use crate::link::EngineLink;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
+use crate::sessions::auth::Tokens;
+use crate::sessions::rate_limit::RateLimiter;
 
 /// An API key the engine confirmed: owner, secret hash, admin flag.
 #[derive(Clone, Copy, Debug)]

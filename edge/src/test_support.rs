@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use pinwheel_engine::config::MarketTable;
 
-use crate::auth::Tokens;
 use crate::config::EdgeConfig;
 use crate::link::{EngineLink, InputSink};
 use crate::market_data::MarketData;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
+use crate::sessions::auth::Tokens;
+use crate::sessions::rate_limit::RateLimiter;
 use crate::state::AppState;
 
 /// Keeps every pushed record; the engine is "alive" while `alive` is true.

@@ -5,7 +5,7 @@
 use pinwheel_engine::config::{AssetSpec, MarketSpec};
 use rust_decimal::Decimal;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 /// What a decimal field means: decides the error code and the check applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

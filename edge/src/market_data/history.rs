@@ -13,7 +13,7 @@ use pinwheel_feed::catch_up::JournalCatchUp;
 use pinwheel_journal::DurableCursor;
 use pinwheel_ring::BroadcastReader;
 
-use crate::fills::UserFills;
+use crate::market_data::fills::UserFills;
 use crate::market_data::MarketData;
 use crate::owners::resolve_owners;
 

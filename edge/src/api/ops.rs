@@ -144,7 +144,7 @@ fn engine_counters(state: &Shared, out: &mut String) {
 
 /// `GET /api/v1/openapi.json`.
 pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    Json(crate::api::openapi::document())
 }
 
 /// The web page, built into `edge/static/`.
@@ -165,16 +165,20 @@ pub async fn static_file(uri: Uri) -> Response {
             .into_response();
     }
     if path.starts_with("api/") {
-        return crate::error::ApiError::not_found("NOT_FOUND", format!("no route {}", uri.path()))
-            .into_response();
+        return crate::api::error::ApiError::not_found(
+            "NOT_FOUND",
+            format!("no route {}", uri.path()),
+        )
+        .into_response();
     }
     match Assets::get("index.html") {
         Some(file) => {
             ([(header::CONTENT_TYPE, "text/html".to_string())], file.data).into_response()
         }
-        None => {
-            crate::error::ApiError::not_found("NOT_FOUND", "no web page is built into this edge")
-                .into_response()
-        }
+        None => crate::api::error::ApiError::not_found(
+            "NOT_FOUND",
+            "no web page is built into this edge",
+        )
+        .into_response(),
     }
 }

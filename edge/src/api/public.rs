@@ -11,11 +11,11 @@ use pinwheel_feed::{FeedError, Interval, Kline, Ticker};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::api_trading::parse_limit;
-use crate::error::{ApiError, ApiResult};
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::trading::parse_limit;
+use crate::api::translate::{bodies, check_rejected, SIDES};
 use crate::market_data::DepthSnapshot;
 use crate::state::{AppState, Shared};
-use crate::translate::{bodies, check_rejected, SIDES};
 use crate::units::{asset_text, price_text, quantity_text};
 
 type Params = Query<HashMap<String, String>>;

@@ -7,9 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use pinwheel_engine::message::{ApiKey, Command, CommandKind, EventKind, RejectReason};
 
-use crate::auth::ApiKeyText;
-use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
+use crate::sessions::auth::ApiKeyText;
 use crate::state::{KnownKey, Shared};
 
 /// The user a request acts for; never taken from the body.

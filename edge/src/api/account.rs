@@ -8,12 +8,12 @@ use pinwheel_engine::message::{
 };
 use serde_json::{json, Value};
 
-use crate::auth::{hash_password, new_salt, verify_password, ApiKeyText};
-use crate::body::JsonBody;
-use crate::error::{ApiError, ApiResult};
-use crate::session::{Body, User};
+use crate::api::body::JsonBody;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::translate::{bodies, check_rejected};
+use crate::sessions::auth::{hash_password, new_salt, verify_password, ApiKeyText};
+use crate::sessions::extract::{Body, User};
 use crate::state::{KnownKey, Shared};
-use crate::translate::{bodies, check_rejected};
 
 const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 128;

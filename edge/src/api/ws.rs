@@ -16,13 +16,13 @@ use pinwheel_feed::Interval;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api_public::{depth_json, kline_json, parse_interval, query_depth, ticker_json};
-use crate::auth::ApiKeyText;
-use crate::error::ApiError;
+use crate::api::error::ApiError;
+use crate::api::public::{depth_json, kline_json, parse_interval, query_depth, ticker_json};
+use crate::api::translate::{fill_json, order_json};
 use crate::market_data::DepthSnapshot;
 use crate::owners::Published;
+use crate::sessions::auth::ApiKeyText;
 use crate::state::{AppState, Shared};
-use crate::translate::{fill_json, order_json};
 use crate::units::{price_text, quantity_text};
 
 /// How long a client's full queue may stay full before the client is closed as too slow.
@@ -255,7 +255,11 @@ impl Session {
         let user = match self.state.tokens.verify(credential) {
             Ok(user) => user,
             Err(error) => match ApiKeyText::parse(credential) {
-                Ok(key) => crate::session::user_for_key(&key, &self.state).await?.id,
+                Ok(key) => {
+                    crate::sessions::extract::user_for_key(&key, &self.state)
+                        .await?
+                        .id
+                }
                 Err(_) => return Err(error),
             },
         };

@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 /// Bytes of password salt (the engine's `CreateUser::salt`).
 pub const SALT_LEN: usize = 16;

@@ -10,14 +10,14 @@ use pinwheel_engine::message::{
 };
 use serde_json::{json, Value};
 
-use crate::body::JsonBody;
-use crate::error::{ApiError, ApiResult};
-use crate::session::{Body, User};
-use crate::state::{AppState, Shared};
-use crate::translate::{
+use crate::api::body::JsonBody;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::translate::{
     bodies, check_rejected, client_order_id, fill_json, order_answer, order_json, place_order,
     quote_request,
 };
+use crate::sessions::extract::{Body, User};
+use crate::state::{AppState, Shared};
 use crate::units::{asset_text, price_text, price_ticks, quantity_lots, quantity_text};
 
 type Params = Query<HashMap<String, String>>;

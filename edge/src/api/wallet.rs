@@ -5,10 +5,10 @@ use axum::Json;
 use pinwheel_engine::message::{Balance, Command, CommandKind, EventKind, Transfer};
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
-use crate::session::{Body, User};
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::translate::{bodies, check_rejected};
+use crate::sessions::extract::{Body, User};
 use crate::state::{AppState, Shared};
-use crate::translate::{bodies, check_rejected};
 use crate::units::{asset_text, asset_units, Amount};
 
 fn balances_json(state: &AppState, balances: &[Balance]) -> Value {
@@ -45,7 +45,7 @@ pub async fn balances(State(state): State<Shared>, user: User) -> ApiResult<Json
 async fn transfer(
     state: &AppState,
     user: User,
-    body: &crate::body::JsonBody,
+    body: &crate::api::body::JsonBody,
     kind: CommandKind,
 ) -> ApiResult<Json<Value>> {
     user.check_body(body)?;

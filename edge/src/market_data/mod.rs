@@ -1,7 +1,7 @@
 //! Market data as this edge sees it on the output ring: order books (initialised by a depth
 //! query, then kept by deltas with gap detection), recent trades, and the candle store
 //! (the feed's [`EmbeddedStore`]); trades and candles are refilled from the journal at start
-//! ([`crate::history`]) and fed every live trade.
+//! ([`crate::market_data::history`]) and fed every live trade.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +12,9 @@ use pinwheel_engine::message::{BookDelta, Event, EventKind, Side, Trade};
 use pinwheel_feed::{EmbeddedStore, TradeRow};
 
 use crate::link::EngineLink;
+
+pub mod fills;
+pub mod history;
 
 /// A book's aggregated levels: price ticks -> quantity lots.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -155,7 +158,7 @@ impl MarketData {
     }
 
     /// Applies a trade event to the recent trades and the candle store. The journal replay
-    /// ([`crate::history`]) calls it directly: the ring is not read yet, so there is nothing
+    /// ([`crate::market_data::history`]) calls it directly: the ring is not read yet, so there is nothing
     /// to skip.
     pub fn apply_trade(&self, event: &Event) {
         if let Some(row) = TradeRow::from_event(event) {

@@ -8,8 +8,8 @@ use pinwheel_engine::message::{
 };
 use serde_json::{json, Value};
 
-use crate::body::JsonBody;
-use crate::error::ApiError;
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
 use crate::state::AppState;
 use crate::units::{
     asset_text, asset_units, price_text, price_ticks, quantity_lots, quantity_text, Amount,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use serde_json::value::RawValue;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 /// The fields of a JSON object body, each kept as raw JSON text.
 #[derive(Debug, Default)]
