@@ -14,6 +14,7 @@
 //! At the end the live state hash (logged by the engine on SIGTERM) equals a full replay's hash
 //! and recovery from the newest snapshot, and `journal verify` passes.
 //! `PINWHEEL_CRASH_ROUNDS=300` runs hundreds of rounds; `PINWHEEL_SEED` repeats a run.
+#![allow(clippy::too_many_lines)] // Tests opt out: each scenario reads as one story: start, kill, restart, check.
 
 mod common;
 

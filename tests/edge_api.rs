@@ -1,5 +1,6 @@
 //! End-to-end tests of the edge against the real binary: `pinwheel engine` plus one or two
 //! `pinwheel edge` processes, real HTTP (reqwest) and WebSocket (tokio-tungstenite) clients.
+#![allow(clippy::too_many_lines)] // Tests opt out: each end-to-end scenario reads as one story against the real processes.
 
 mod edge_support;
 

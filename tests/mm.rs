@@ -3,6 +3,7 @@
 //! quoting); its inventory stays within its bound while a taker sells into its bids; and
 //! on SIGTERM it cancels its orders and exits. `pinwheel up --demo` runs it with its taker:
 //! every market trades within seconds while the taker's position stays bounded.
+#![allow(clippy::too_many_lines)] // Tests opt out: each scenario reads as one story against a real `pinwheel up`.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;

@@ -200,6 +200,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[allow(clippy::too_many_lines)] // One row per bad request: the table is the test.
     async fn bad_requests_are_answered_without_touching_the_engine() {
         let (state, pushed) = recording(true, false, EdgeConfig::default());
         let token = state.tokens.issue(5);

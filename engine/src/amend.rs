@@ -196,3 +196,104 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{CommandKind, EventKind, OrderUpdate, Side};
+    use crate::test_fixture::{limit_order, run, two_users, BTC_USD};
+
+    /// Places a GTC buy of 10 at 100 for a fresh user; returns (engine, user, order id).
+    fn resting_buy() -> (Engine, u64, u64) {
+        let (mut engine, alice, _) = two_users();
+        let events = run(
+            &mut engine,
+            CommandKind::PlaceOrder,
+            alice,
+            &limit_order(Side::Buy, 100, 10),
+        );
+        let update = events
+            .iter()
+            .find(|event| event.head.kind == EventKind::OrderUpdate as u8)
+            .expect("an order update");
+        let order_id = update.body::<OrderUpdate>().order_id;
+        (engine, alice, order_id)
+    }
+
+    fn amend_of(order_id: u64, new_price: i64, new_quantity: i64) -> AmendOrder {
+        AmendOrder {
+            market: BTC_USD,
+            reserved: 0,
+            order_id,
+            new_price,
+            new_quantity,
+        }
+    }
+
+    /// The amend rules, one row each: what is refused, and with which reason.
+    #[test]
+    fn what_an_amend_may_change_is_a_table_of_cases() {
+        let (engine, alice, id) = resting_buy();
+        let cases = [
+            (
+                "no order id",
+                amend_of(0, 101, 0),
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "not an order",
+                amend_of(id + 100, 101, 0),
+                RejectReason::UnknownOrder,
+            ),
+            (
+                "negative price",
+                amend_of(id, -1, 0),
+                RejectReason::InvalidPrice,
+            ),
+            (
+                "negative quantity",
+                amend_of(id, 0, -1),
+                RejectReason::InvalidQuantity,
+            ),
+            (
+                "changes nothing",
+                amend_of(id, 100, 10),
+                RejectReason::InvalidAmend,
+            ),
+            (
+                "raises the quantity",
+                amend_of(id, 0, 11),
+                RejectReason::InvalidAmend,
+            ),
+            (
+                "more than the balance",
+                amend_of(id, 1_000_000, 0),
+                RejectReason::InsufficientBalance,
+            ),
+        ];
+        for (name, body, reason) in cases {
+            assert_eq!(
+                engine.plan_amend(alice, &body).err(),
+                Some(reason),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            engine.plan_amend(alice + 1, &amend_of(id, 101, 0)).err(),
+            Some(RejectReason::NotOwner),
+            "another user's order (the edge answers it exactly as an unknown order)"
+        );
+    }
+
+    #[test]
+    fn a_lower_quantity_relocks_less_and_a_new_price_relocks_at_that_price() {
+        let (engine, alice, id) = resting_buy();
+        let plan = engine.plan_amend(alice, &amend_of(id, 0, 4)).unwrap();
+        assert_eq!(
+            (plan.price, plan.quantity, plan.remaining, plan.lock),
+            (100, 4, 4, 400)
+        );
+        let plan = engine.plan_amend(alice, &amend_of(id, 90, 0)).unwrap();
+        assert_eq!((plan.price, plan.quantity, plan.lock), (90, 10, 900));
+    }
+}

@@ -158,3 +158,67 @@ impl OrderArena {
         &mut self.slots[slot as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_freed_slot_is_reused_before_the_pool_grows() {
+        let mut pool = Vec::with_capacity(4);
+        let mut free = Vec::with_capacity(4);
+        assert_eq!(store_in_pool(&mut pool, &mut free, 'a'), 0);
+        assert_eq!(store_in_pool(&mut pool, &mut free, 'b'), 1);
+        free.push(0);
+        assert_eq!(store_in_pool(&mut pool, &mut free, 'c'), 0);
+        assert_eq!(pool, ['c', 'b']);
+        assert!(free.is_empty());
+    }
+
+    #[test]
+    fn orders_are_found_by_id_and_the_pool_refuses_past_its_capacity() {
+        let mut arena = OrderArena::new(2);
+        let first = arena.insert(Order::new(10, Side::Buy, 100, 5)).unwrap();
+        let second = arena.insert(Order::new(11, Side::Sell, 101, 6)).unwrap();
+        assert_eq!(arena.insert(Order::new(12, Side::Buy, 99, 1)), None, "full");
+        assert_eq!(
+            (arena.find(10), arena.find(11), arena.find(12)),
+            (Some(first), Some(second), None)
+        );
+        assert_eq!(arena.get(second).remaining, 6);
+        assert_eq!(arena.remove(first).id, 10);
+        assert_eq!(arena.find(10), None);
+        assert_eq!(arena.len(), 1);
+        let third = arena.insert(Order::new(12, Side::Buy, 99, 1)).unwrap();
+        assert_eq!(third, first, "the freed slot serves the next order");
+        assert!(arena.is_full());
+    }
+
+    #[test]
+    fn an_id_already_stored_is_refused() {
+        let mut arena = OrderArena::new(4);
+        arena.insert(Order::new(10, Side::Buy, 100, 5)).unwrap();
+        assert_eq!(arena.insert(Order::new(10, Side::Sell, 101, 1)), None);
+        assert_eq!(arena.len(), 1);
+        assert_eq!(arena.get(arena.find(10).unwrap()).side, Side::Buy);
+    }
+
+    #[test]
+    fn a_new_order_is_unlinked_and_holds_nothing() {
+        let order = Order::new(1, Side::Sell, 50, 7);
+        assert_eq!(
+            (
+                order.prev,
+                order.next,
+                order.user_prev,
+                order.user_next,
+                order.level
+            ),
+            (NIL, NIL, NIL, NIL, NIL)
+        );
+        assert_eq!(
+            (order.remaining, order.executed_quantity, order.locked),
+            (7, 0, 0)
+        );
+    }
+}

@@ -1,49 +1,13 @@
 //! Behaviour of the engine through `apply`, one case per order type, amend, STP mode, fee
 //! and balance rule. Every rejection is checked to leave the state hash unchanged.
+#![allow(clippy::too_many_lines)] // Tests opt out: a case reads top to bottom: set up, act, assert every balance.
 
-use crate::config::{AssetConfig, Capacity, EngineConfig, MarketConfig, MarketTable};
+use crate::config::Capacity;
 use crate::engine::Engine;
 use crate::message::*;
+use crate::test_fixture::{small_capacity, table};
 
-const USD: u32 = 0;
-const BTC: u32 = 1;
-const ETH: u32 = 2;
-const BTC_USD: u32 = 0;
-const ETH_USD: u32 = 1;
-
-/// Units chosen so a notional is simply price x quantity (quote_per_tick_lot = 1).
-fn table() -> MarketTable {
-    let asset = |name: &str| AssetConfig {
-        name: name.into(),
-        decimals: 2,
-    };
-    let market = |base: &str, min: &str| MarketConfig {
-        symbol: format!("{base}-USD"),
-        base: base.into(),
-        quote: "USD".into(),
-        tick_size: "1".into(),
-        lot_size: "0.01".into(),
-        min_quantity: min.into(),
-        maker_fee_bps: 10,
-        taker_fee_bps: 20,
-    };
-    let config = EngineConfig {
-        assets: vec![asset("USD"), asset("BTC"), asset("ETH")],
-        markets: vec![market("BTC", "0.01"), market("ETH", "0.05")],
-        capacity: Capacity::default(),
-    };
-    MarketTable::resolve(&config).unwrap()
-}
-
-fn small_capacity() -> Capacity {
-    Capacity {
-        orders: 64,
-        users: 16,
-        price_levels: 8,
-        api_keys: 4,
-        depth_levels: 5,
-    }
-}
+use crate::test_fixture::{BTC, BTC_USD, ETH, ETH_USD, USD};
 
 /// Aggregated `(price, quantity)` levels, best first.
 type Levels = Vec<(i64, i64)>;

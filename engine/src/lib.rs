@@ -33,6 +33,8 @@ mod sink;
 mod snapshot;
 pub mod spot;
 mod state_hash;
+#[cfg(test)]
+mod test_fixture;
 
 pub use counters::Counters;
 pub use engine::Engine;

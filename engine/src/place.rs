@@ -261,3 +261,172 @@ impl Engine {
         self.emit_order(&report, order_type, time_in_force, status, 0, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::CommandKind;
+    use crate::test_fixture::{limit_order, run, two_users, BTC_USD};
+
+    fn market_buy_by_quote(quote: i64) -> PlaceOrder {
+        PlaceOrder {
+            order_type: OrderType::Market as u8,
+            time_in_force: TimeInForce::Ioc as u8,
+            price: 0,
+            quantity: 0,
+            quote_quantity: quote,
+            ..limit_order(Side::Buy, 0, 0)
+        }
+    }
+
+    /// Every way a place command can be refused before anything changes, one row each.
+    #[test]
+    fn what_a_place_command_must_carry_is_a_table_of_cases() {
+        let (engine, alice, _) = two_users();
+        let good = limit_order(Side::Buy, 100, 10);
+        let cases: [(&str, PlaceOrder, RejectReason); 12] = [
+            (
+                "unknown side",
+                PlaceOrder { side: 9, ..good },
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "unknown type",
+                PlaceOrder {
+                    order_type: 9,
+                    ..good
+                },
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "unknown tif",
+                PlaceOrder {
+                    time_in_force: 0,
+                    ..good
+                },
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "unknown stp",
+                PlaceOrder { stp: 9, ..good },
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "unknown flag",
+                PlaceOrder {
+                    flags: 0x80,
+                    ..good
+                },
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "post-only IOC",
+                PlaceOrder {
+                    flags: FLAG_POST_ONLY,
+                    time_in_force: TimeInForce::Ioc as u8,
+                    ..good
+                },
+                RejectReason::InvalidCommand,
+            ),
+            (
+                "limit without price",
+                PlaceOrder { price: 0, ..good },
+                RejectReason::InvalidPrice,
+            ),
+            (
+                "market with price",
+                PlaceOrder {
+                    price: 100,
+                    ..market_buy_by_quote(500)
+                },
+                RejectReason::InvalidPrice,
+            ),
+            (
+                "zero quantity",
+                PlaceOrder {
+                    quantity: 0,
+                    ..good
+                },
+                RejectReason::InvalidQuantity,
+            ),
+            (
+                "below minimum",
+                PlaceOrder {
+                    market: 1,
+                    quantity: 4,
+                    ..good
+                },
+                RejectReason::BelowMinimum,
+            ),
+            (
+                "unknown market",
+                PlaceOrder { market: 99, ..good },
+                RejectReason::UnknownMarket,
+            ),
+            (
+                "more than the balance",
+                PlaceOrder {
+                    quantity: 100_000,
+                    ..good
+                },
+                RejectReason::InsufficientBalance,
+            ),
+        ];
+        for (name, body, reason) in cases {
+            assert_eq!(
+                engine.plan_place(alice, &body).err(),
+                Some(reason),
+                "{name}"
+            );
+        }
+        let plan = engine.plan_place(alice, &good).unwrap();
+        assert_eq!(
+            (plan.lock_asset, plan.lock),
+            (crate::test_fixture::USD, 1_000),
+            "a buy locks price x quantity of quote"
+        );
+    }
+
+    #[test]
+    fn a_market_buy_by_quote_locks_its_budget_and_a_sell_locks_its_base() {
+        let (mut engine, alice, bob) = two_users();
+        run(
+            &mut engine,
+            CommandKind::PlaceOrder,
+            bob,
+            &limit_order(Side::Sell, 100, 10),
+        );
+        let plan = engine.plan_place(alice, &market_buy_by_quote(700)).unwrap();
+        assert!(plan.by_quote);
+        assert_eq!(plan.lock, 700);
+        let plan = engine
+            .plan_place(alice, &limit_order(Side::Sell, 100, 30))
+            .unwrap();
+        assert_eq!((plan.lock_asset, plan.lock), (crate::test_fixture::BTC, 30));
+    }
+
+    #[test]
+    fn a_post_only_order_that_would_take_is_refused_and_one_that_rests_is_placed() {
+        let (mut engine, alice, bob) = two_users();
+        run(
+            &mut engine,
+            CommandKind::PlaceOrder,
+            alice,
+            &limit_order(Side::Sell, 101, 10),
+        );
+        let crossing = PlaceOrder {
+            flags: FLAG_POST_ONLY,
+            ..limit_order(Side::Buy, 101, 10)
+        };
+        assert_eq!(
+            engine.plan_place(bob, &crossing).err(),
+            Some(RejectReason::PostOnlyWouldCross)
+        );
+        let resting = PlaceOrder {
+            flags: FLAG_POST_ONLY,
+            ..limit_order(Side::Buy, 100, 10)
+        };
+        assert!(engine.plan_place(bob, &resting).is_ok());
+        assert_eq!(resting.market, BTC_USD);
+    }
+}

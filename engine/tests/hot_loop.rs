@@ -1,6 +1,7 @@
 //! The engine process's loop, end to end in one test process: an edge-side producer writes
 //! commands into its input ring, the loop journals and applies them, the answers come back on
 //! the output ring, and a restart recovers the same state from the journal.
+#![allow(clippy::too_many_lines)] // Tests opt out: an end-to-end scenario reads as one story.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -78,16 +78,18 @@ pub fn duration_label(ns: f64) -> String {
     )
 }
 
-/// Draws `series` into a PNG at `path`, titled `title`.
-pub fn plot_percentiles(path: &Path, title: &str, series: &[Series]) -> anyhow::Result<()> {
-    assert!(!series.is_empty(), "a plot needs at least one series");
+/// Plot points of every series: (label, [(x, latency ns)]), and the x of the last finite percentile.
+type Lines = Vec<(String, Vec<(f64, f64)>)>;
+
+/// Maps each series' percentiles onto the log x axis; latencies clamp at 1 ns for the log scale.
+fn plot_lines(series: &[Series]) -> (Lines, f64) {
     let finite_x = series
         .iter()
         .flat_map(|s| s.points.iter())
         .filter(|(p, _)| *p < 1.0)
         .map(|(p, _)| 1.0 / (1.0 - p))
         .fold(2.0_f64, f64::max);
-    let lines: Vec<(String, Vec<(f64, f64)>)> = series
+    let lines = series
         .iter()
         .map(|s| {
             let points = s
@@ -97,6 +99,13 @@ pub fn plot_percentiles(path: &Path, title: &str, series: &[Series]) -> anyhow::
             (s.label.clone(), points.collect())
         })
         .collect();
+    (lines, finite_x)
+}
+
+/// Draws `series` into a PNG at `path`, titled `title`.
+pub fn plot_percentiles(path: &Path, title: &str, series: &[Series]) -> anyhow::Result<()> {
+    assert!(!series.is_empty(), "a plot needs at least one series");
+    let (lines, finite_x) = plot_lines(series);
     let all = lines.iter().flat_map(|(_, points)| points.iter());
     let (x_max, y_min, y_max) = all.fold((2.0_f64, f64::MAX, 1.0_f64), |(x, lo, hi), &(px, py)| {
         (x.max(px), lo.min(py), hi.max(py))
@@ -118,6 +127,17 @@ pub fn plot_percentiles(path: &Path, title: &str, series: &[Series]) -> anyhow::
             (y_min.min(y_max) / 1.5..y_max * 1.5).log_scale(),
         )
         .map_err(|e| anyhow!("{e}"))?;
+    draw_mesh(&mut chart, text, finite_x)?;
+    draw_lines(&mut chart, text, lines)?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The chart both helpers draw on: log-scaled percentile x and latency y.
+type Chart<'a> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// Axes, with labels only when fonts exist (a headless CI box may have none).
+fn draw_mesh(chart: &mut Chart, text: bool, finite_x: f64) -> anyhow::Result<()> {
     // Ticks at or past the max's position say "max", not a percentile.
     let max_or_percentile = |x: &f64| {
         if *x >= finite_x * 9.99 {
@@ -135,7 +155,11 @@ pub fn plot_percentiles(path: &Path, title: &str, series: &[Series]) -> anyhow::
     } else {
         mesh.x_labels(0).y_labels(0);
     }
-    mesh.draw().map_err(|e| anyhow!("{e}"))?;
+    mesh.draw().map_err(|e| anyhow!("{e}"))
+}
+
+/// One line with point markers per series, and the legend.
+fn draw_lines(chart: &mut Chart, text: bool, lines: Lines) -> anyhow::Result<()> {
     for (index, (label, points)) in lines.into_iter().enumerate() {
         let color = Palette99::pick(index).to_rgba();
         let line = chart
@@ -163,7 +187,6 @@ pub fn plot_percentiles(path: &Path, title: &str, series: &[Series]) -> anyhow::
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
     }
-    root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
 

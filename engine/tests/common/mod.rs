@@ -1,4 +1,5 @@
 //! Shared by the integration tests: a market table with easy units and command builders.
+#![allow(clippy::too_many_lines)] // Tests opt out: the command builders are one table of cases.
 #![allow(dead_code)]
 
 use pinwheel_engine::config::{AssetConfig, Capacity, EngineConfig, MarketConfig, MarketTable};
