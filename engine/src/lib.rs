@@ -33,6 +33,7 @@ mod sink;
 mod snapshot;
 pub mod spot;
 mod state_hash;
+pub mod units;
 
 pub use counters::Counters;
 pub use engine::Engine;
