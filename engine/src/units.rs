@@ -225,6 +225,26 @@ pub struct Step {
 }
 
 impl Step {
+    /// A tick of `market`, whose quote asset is `quote`.
+    pub fn tick(market: &MarketSpec, quote: &AssetSpec) -> Self {
+        assert_eq!(market.quote, quote.id, "the market's quote asset");
+        Self {
+            units: market.tick_units,
+            decimals: quote.decimals,
+            name: "tick size",
+        }
+    }
+
+    /// A lot of `market`, whose base asset is `base`.
+    pub fn lot(market: &MarketSpec, base: &AssetSpec) -> Self {
+        assert_eq!(market.base, base.id, "the market's base asset");
+        Self {
+            units: market.lot_units,
+            decimals: base.decimals,
+            name: "lot size",
+        }
+    }
+
     /// A positive `text` as a whole number of steps.
     pub fn count(&self, text: &str, notation: Notation, field: &str) -> Result<i64, UnitsError> {
         assert!(self.units > 0, "a market's tick and lot are positive");
@@ -288,18 +308,9 @@ pub struct MarketUnits {
 impl MarketUnits {
     /// The units of `market`, whose assets are `base` and `quote`.
     pub fn new(market: &MarketSpec, base: &AssetSpec, quote: &AssetSpec) -> Self {
-        assert!(market.base == base.id && market.quote == quote.id);
         Self {
-            tick: Step {
-                units: market.tick_units,
-                decimals: quote.decimals,
-                name: "tick size",
-            },
-            lot: Step {
-                units: market.lot_units,
-                decimals: base.decimals,
-                name: "lot size",
-            },
+            tick: Step::tick(market, quote),
+            lot: Step::lot(market, base),
             quote_per_tick_lot: market.quote_per_tick_lot,
         }
     }
