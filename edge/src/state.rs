@@ -76,8 +76,8 @@ impl AppState {
     }
 
     /// How one market's integer candle values print as decimal text.
-    pub fn units(&self, market: &MarketSpec) -> pinwheel_feed::MarketUnits {
-        pinwheel_feed::MarketUnits::of(&self.table, market)
+    pub fn units(&self, market: &MarketSpec) -> pinwheel_engine::units::MarketUnits {
+        pinwheel_engine::units::MarketUnits::of(&self.table, market)
     }
 
     /// A market by id (ids come from the engine, so they exist).

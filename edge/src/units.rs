@@ -1,13 +1,20 @@
-//! Decimal text (JSON numbers or strings) <-> the engine's integer units, exactly.
+//! JSON values (numbers or strings) -> the engine's integer units, and back to text.
 //!
-//! Input is read from the raw JSON text so no `f64` ever holds a price or a size.
+//! The value is read from the raw JSON text, so no `f64` ever holds a price or a size; the
+//! conversion itself and its error messages are the engine's (`pinwheel_engine::units`,
+//! the one place decimal text becomes units). What the edge adds: unwrapping a JSON
+//! string, accepting exponents (JSON numbers may have them), and which reject code a
+//! field's error carries.
+
+use std::borrow::Cow;
 
 use pinwheel_engine::config::{AssetSpec, MarketSpec};
-use rust_decimal::Decimal;
+use pinwheel_engine::message::RejectReason;
+use pinwheel_engine::units::{self, Notation, Step, UnitsError};
 
 use crate::api::error::ApiError;
 
-/// What a decimal field means: decides the error code and the check applied.
+/// What a decimal field means: decides the error code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Amount {
     /// A limit price: positive multiple of the tick.
@@ -21,69 +28,33 @@ pub enum Amount {
 }
 
 impl Amount {
-    fn code(self) -> &'static str {
+    fn reason(self) -> RejectReason {
         match self {
-            Self::Price => "INVALID_PRICE",
-            Self::Quantity | Self::QuoteQuantity => "INVALID_QUANTITY",
-            Self::Transfer => "INVALID_AMOUNT",
+            Self::Price => RejectReason::InvalidPrice,
+            Self::Quantity | Self::QuoteQuantity => RejectReason::InvalidQuantity,
+            Self::Transfer => RejectReason::InvalidAmount,
         }
+    }
+
+    fn error(self, error: UnitsError) -> ApiError {
+        ApiError::bad(self.reason().code(), error.to_string())
     }
 }
 
-/// Reads a raw JSON value (number literal or string) as an exact decimal.
-pub fn parse_decimal(raw: &str, field: &str, kind: Amount) -> Result<Decimal, ApiError> {
-    let text = if raw.starts_with('"') {
-        serde_json::from_str::<String>(raw)
-            .map_err(|_| ApiError::bad(kind.code(), format!("{field}: not a valid string")))?
-    } else {
-        raw.to_string()
-    };
-    let text = text.trim();
-    let bad = || {
-        ApiError::bad(
-            kind.code(),
-            format!("{field}: {text:?} is not a decimal number"),
-        )
-    };
-    let plain = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+');
-    let parsed = if plain {
-        Decimal::from_str_exact(text)
-    } else if text.bytes().any(|b| b == b'e' || b == b'E') {
-        Decimal::from_scientific(text)
-    } else {
-        return Err(bad());
-    };
-    parsed.map_err(|error| {
-        let message = error.to_string();
-        if message.contains("overflow") || message.contains("too large") || text.len() > 28 {
-            ApiError::bad(kind.code(), format!("{field}: {text} is too large"))
-        } else {
-            bad()
-        }
-    })
+/// The decimal text of a raw JSON value: a number literal as is, a string unwrapped.
+fn json_text<'a>(raw: &'a str, field: &str, kind: Amount) -> Result<Cow<'a, str>, ApiError> {
+    if !raw.starts_with('"') {
+        return Ok(Cow::Borrowed(raw.trim()));
+    }
+    let text = serde_json::from_str::<String>(raw)
+        .map_err(|_| ApiError::bad(kind.reason().code(), format!("{field}: not a valid string")))?;
+    Ok(Cow::Owned(text.trim().to_string()))
 }
 
-/// Converts a positive decimal to units with `decimals` places, exactly.
-pub fn to_units(value: Decimal, decimals: u32, field: &str, kind: Amount) -> Result<i64, ApiError> {
-    let fail = |what: String| ApiError::bad(kind.code(), format!("{field}: {what}"));
-    if value.is_sign_negative() && !value.is_zero() {
-        return Err(fail(format!("{value} is negative; it must be positive")));
-    }
-    if value.is_zero() {
-        return Err(fail("must be greater than zero".into()));
-    }
-    let value = value.normalize();
-    if value.scale() > decimals {
-        return Err(fail(format!("{value} has more than {decimals} decimals")));
-    }
-    let factor = 10i128.pow(decimals - value.scale());
-    value
-        .mantissa()
-        .checked_mul(factor)
-        .and_then(|units| i64::try_from(units).ok())
-        .ok_or_else(|| fail(format!("{value} is too large")))
+fn steps(raw: &str, field: &str, step: Step, kind: Amount) -> Result<i64, ApiError> {
+    let text = json_text(raw, field, kind)?;
+    step.count(&text, Notation::Scientific, field)
+        .map_err(|error| kind.error(error))
 }
 
 /// A limit price as ticks of `market` (quote decimals from `quote`).
@@ -93,16 +64,7 @@ pub fn price_ticks(
     market: &MarketSpec,
     quote: &AssetSpec,
 ) -> Result<i64, ApiError> {
-    let value = parse_decimal(raw, field, Amount::Price)?;
-    let units = to_units(value, quote.decimals, field, Amount::Price)?;
-    whole_steps(
-        units,
-        market.tick_units,
-        field,
-        Amount::Price,
-        "tick size",
-        quote.decimals,
-    )
+    steps(raw, field, Step::tick(market, quote), Amount::Price)
 }
 
 /// A base quantity as lots of `market`.
@@ -112,78 +74,31 @@ pub fn quantity_lots(
     market: &MarketSpec,
     base: &AssetSpec,
 ) -> Result<i64, ApiError> {
-    let value = parse_decimal(raw, field, Amount::Quantity)?;
-    let units = to_units(value, base.decimals, field, Amount::Quantity)?;
-    whole_steps(
-        units,
-        market.lot_units,
-        field,
-        Amount::Quantity,
-        "lot size",
-        base.decimals,
-    )
+    steps(raw, field, Step::lot(market, base), Amount::Quantity)
 }
 
-/// An amount of `asset` in its smallest units (quote quantities and transfers).
+/// A positive amount of `asset` in its smallest units (quote quantities and transfers).
 pub fn asset_units(
     raw: &str,
     field: &str,
     asset: &AssetSpec,
     kind: Amount,
 ) -> Result<i64, ApiError> {
-    let value = parse_decimal(raw, field, kind)?;
-    to_units(value, asset.decimals, field, kind)
-}
-
-fn whole_steps(
-    units: i64,
-    step: i64,
-    field: &str,
-    kind: Amount,
-    what: &str,
-    decimals: u32,
-) -> Result<i64, ApiError> {
-    assert!(step > 0, "a market's tick and lot are positive");
-    if units % step != 0 {
-        return Err(ApiError::bad(
-            kind.code(),
-            format!(
-                "{field}: {} is not a multiple of the {what} {}",
-                format_units(units as i128, decimals),
-                format_units(step as i128, decimals)
-            ),
-        ));
-    }
-    Ok(units / step)
-}
-
-/// Formats units with `decimals` places, without trailing zeros ("0.01", "12", "-1.5").
-pub fn format_units(units: i128, decimals: u32) -> String {
-    let sign = if units < 0 { "-" } else { "" };
-    let magnitude = units.unsigned_abs();
-    let scale = 10u128.pow(decimals);
-    let (whole, fraction) = (magnitude / scale, magnitude % scale);
-    if fraction == 0 {
-        return format!("{sign}{whole}");
-    }
-    let fraction = format!("{fraction:0width$}", width = decimals as usize);
-    format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
+    let text = json_text(raw, field, kind)?;
+    units::asset_units(&text, asset, Notation::Scientific, field).map_err(|error| kind.error(error))
 }
 
 /// Decimal text of a price in ticks.
 pub fn price_text(ticks: i64, market: &MarketSpec, quote: &AssetSpec) -> String {
-    format_units(ticks as i128 * market.tick_units as i128, quote.decimals)
+    Step::tick(market, quote).text(ticks)
 }
 
 /// Decimal text of a quantity in lots.
 pub fn quantity_text(lots: i64, market: &MarketSpec, base: &AssetSpec) -> String {
-    format_units(lots as i128 * market.lot_units as i128, base.decimals)
+    Step::lot(market, base).text(lots)
 }
 
-/// Decimal text of an amount in asset units.
-pub fn asset_text(units: i64, asset: &AssetSpec) -> String {
-    format_units(units as i128, asset.decimals)
-}
+pub use pinwheel_engine::units::asset_text;
 
 #[cfg(test)]
 mod tests {
@@ -267,7 +182,15 @@ mod tests {
         let (market, base, quote) = btc();
         assert_eq!(price_text(10_025, &market, &quote), "100.25");
         assert_eq!(quantity_text(50_000, &market, &base), "0.5");
-        assert_eq!(format_units(-150, 2), "-1.5");
         assert_eq!(asset_text(0, &base), "0");
+        assert_eq!(
+            price_ticks(
+                &price_text(10_025, &market, &quote),
+                "price",
+                &market,
+                &quote
+            ),
+            Ok(10_025)
+        );
     }
 }

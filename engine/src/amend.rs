@@ -5,7 +5,7 @@ use crate::book::{crosses, opposite};
 use crate::engine::{open_status, Engine, Outcome};
 use crate::matching::Taker;
 use crate::message::{
-    AmendOrder, CancelOrder, MarketScope, OrderStatus, OrderType, RejectReason, TimeInForce,
+    AmendOrder, MarketScope, OrderAddress, OrderStatus, OrderType, RejectReason, TimeInForce,
     ALL_MARKETS,
 };
 use crate::sink::Out;
@@ -43,7 +43,7 @@ impl Engine {
     }
 
     /// CancelOrder. Events: BookDelta, Balance, OrderUpdate(Canceled).
-    pub(crate) fn cancel(&mut self, user_id: u64, body: &CancelOrder, out: &mut Out) -> Outcome {
+    pub(crate) fn cancel(&mut self, user_id: u64, body: &OrderAddress, out: &mut Out) -> Outcome {
         let slot = self.find_own_order(user_id, body)?;
         self.end_order(slot, OrderStatus::Canceled, out);
         Ok(())
@@ -76,7 +76,7 @@ impl Engine {
         if body.order_id == 0 {
             return Err(RejectReason::InvalidCommand);
         }
-        let address = CancelOrder {
+        let address = OrderAddress {
             market: body.market,
             order_id: body.order_id,
             ..Default::default()

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::units::{self, Notation};
+
 /// One asset: its symbol and how many decimals its smallest unit has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,12 +246,12 @@ fn resolve_market(
     if base.id == quote.id {
         return Err(fail("base and quote are the same asset"));
     }
-    let tick_units = parse_units(&market.tick_size, quote.decimals)
-        .map_err(|e| fail(&format!("tick_size: {e}")))?;
-    let lot_units = parse_units(&market.lot_size, base.decimals)
-        .map_err(|e| fail(&format!("lot_size: {e}")))?;
-    let min_units = parse_units(&market.min_quantity, base.decimals)
-        .map_err(|e| fail(&format!("min_quantity: {e}")))?;
+    let units = |text: &str, asset: &AssetSpec, field: &str| {
+        units::units(text, asset.decimals, Notation::Plain, field).map_err(|e| fail(&e.to_string()))
+    };
+    let tick_units = units(&market.tick_size, quote, "tick_size")?;
+    let lot_units = units(&market.lot_size, base, "lot_size")?;
+    let min_units = units(&market.min_quantity, base, "min_quantity")?;
     if tick_units <= 0 || lot_units <= 0 {
         return Err(fail("tick_size and lot_size must be positive"));
     }
@@ -287,55 +289,6 @@ fn resolve_market(
     })
 }
 
-/// Parses a non-negative decimal string into integer units with `decimals` places,
-/// exactly (no rounding): "0.01" with 8 decimals is 1_000_000.
-pub fn parse_units(text: &str, decimals: u32) -> Result<i64, String> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() && fraction.is_empty() || !digits_ok(whole) || !digits_ok(fraction) {
-        return Err(format!("{text:?} is not a plain decimal number"));
-    }
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > decimals as usize {
-        return Err(format!("{text:?} has more than {decimals} decimals"));
-    }
-    let scale = 10i128.pow(decimals);
-    let whole: i128 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| format!("{text:?} is too large"))?
-    };
-    let fraction_value: i128 = if fraction.is_empty() {
-        0
-    } else {
-        fraction
-            .parse()
-            .map_err(|_| format!("{text:?} is too large"))?
-    };
-    let fraction_units = fraction_value * 10i128.pow(decimals - fraction.len() as u32);
-    let units = whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(fraction_units));
-    units
-        .and_then(|u| i64::try_from(u).ok())
-        .ok_or_else(|| format!("{text:?} is too large"))
-}
-
-/// Formats integer units with `decimals` places as a decimal string without trailing zeros.
-pub fn format_units(units: i64, decimals: u32) -> String {
-    let sign = if units < 0 { "-" } else { "" };
-    let magnitude = (units as i128).unsigned_abs();
-    let scale = 10u128.pow(decimals);
-    let (whole, fraction) = (magnitude / scale, magnitude % scale);
-    if fraction == 0 {
-        return format!("{sign}{whole}");
-    }
-    let fraction = format!("{fraction:0width$}", width = decimals as usize);
-    format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,20 +302,6 @@ mod tests {
         assert_eq!(btc.quote_per_tick_lot, 10);
         assert_eq!(btc.min_lots, 10);
         assert_eq!(table.markets.len(), 3);
-    }
-
-    #[test]
-    fn units_parse_exactly() {
-        assert_eq!(parse_units("0.01", 8), Ok(1_000_000));
-        assert_eq!(parse_units("12", 2), Ok(1200));
-        assert_eq!(parse_units("1.50", 1), Ok(15));
-        assert!(parse_units("0.001", 2).is_err());
-        assert!(parse_units("-1", 2).is_err());
-        assert!(parse_units("1e5", 2).is_err());
-        assert!(parse_units("99999999999999999999", 2).is_err());
-        assert_eq!(format_units(1_000_000, 8), "0.01");
-        assert_eq!(format_units(-150, 2), "-1.5");
-        assert_eq!(format_units(1200, 2), "12");
     }
 
     #[test]

@@ -11,9 +11,8 @@ use crate::config::{Capacity, MarketSpec, MarketTable};
 use crate::counters::Counters;
 use crate::index::{hash_bytes, FixedIndex};
 use crate::message::{
-    AmendOrder, Balance, BookDelta, CancelOrder, Command, CommandKind, Done, EventKind,
-    OrderStatus, OrderType, OrderUpdate, PlaceOrder, Reject, RejectReason, Side, TimeInForce,
-    TEXT_LEN,
+    Balance, BookDelta, Command, CommandBody, CommandKind, Done, EventKind, OrderAddress,
+    OrderStatus, OrderType, OrderUpdate, Reject, RejectReason, Side, TimeInForce, TEXT_LEN,
 };
 use crate::sink::{EventSink, Out};
 
@@ -146,28 +145,10 @@ impl Engine {
         (rejected, out.count)
     }
 
+    /// Decodes the body by the command table's row for its kind and runs the row's handler.
     fn dispatch(&mut self, command: &Command, out: &mut Out) -> Outcome {
-        let user = command.head.user_id;
-        let Some(kind) = CommandKind::from_u8(command.head.kind) else {
-            return Err(RejectReason::InvalidCommand);
-        };
-        match kind {
-            CommandKind::CreateUser => self.create_user(&command.body(), out),
-            CommandKind::Deposit => self.deposit(user, &command.body(), out),
-            CommandKind::Withdraw => self.withdraw(user, &command.body(), out),
-            CommandKind::PlaceOrder => self.place(user, &command.body(), out),
-            CommandKind::CancelOrder => self.cancel(user, &command.body(), out),
-            CommandKind::CancelAll => self.cancel_all(user, &command.body(), out),
-            CommandKind::AmendOrder => self.amend(user, &command.body(), out),
-            CommandKind::CreateApiKey => self.create_api_key(user, &command.body(), out),
-            CommandKind::QueryOrder => self.query_order(user, &command.body(), out),
-            CommandKind::QueryQuote => self.query_quote(&command.body(), out),
-            CommandKind::QueryBalances => self.query_balances(user, out),
-            CommandKind::QueryOpenOrders => self.query_open_orders(user, &command.body(), out),
-            CommandKind::QueryDepth => self.query_depth(&command.body(), out),
-            CommandKind::QueryUser => self.query_user(&command.body(), out),
-            CommandKind::QueryApiKey => self.query_api_key(&command.body(), out),
-        }
+        let body = CommandBody::decode(command).ok_or(RejectReason::InvalidCommand)?;
+        body.apply(self, command.head.user_id, out)
     }
 
     pub(crate) fn market(&self, market: u32) -> Result<&MarketSpec, RejectReason> {
@@ -198,7 +179,7 @@ impl Engine {
     pub(crate) fn find_own_order(
         &self,
         user_id: u64,
-        address: &CancelOrder,
+        address: &OrderAddress,
     ) -> Result<u32, RejectReason> {
         self.require_user(user_id)?;
         if address.market != crate::message::ALL_MARKETS {
@@ -381,30 +362,15 @@ pub(crate) fn client_id_hash(user_id: u64, client_id: &[u8; TEXT_LEN]) -> u64 {
     hash_bytes(CLIENT_ID_SEED ^ user_id.rotate_left(17), client_id)
 }
 
+/// The reject event: the reason, and the order the command concerns (as its body says).
 fn reject_body(command: &Command, reason: RejectReason) -> Reject {
     let mut body = Reject {
         reason: reason as u16,
         command_kind: command.head.kind,
         ..Default::default()
     };
-    match CommandKind::from_u8(command.head.kind) {
-        Some(CommandKind::PlaceOrder) => {
-            let place: PlaceOrder = command.body();
-            body.market = place.market;
-            body.client_order_id = place.client_order_id;
-        }
-        Some(CommandKind::CancelOrder | CommandKind::QueryOrder) => {
-            let cancel: CancelOrder = command.body();
-            body.market = cancel.market;
-            body.order_id = cancel.order_id;
-            body.client_order_id = cancel.client_order_id;
-        }
-        Some(CommandKind::AmendOrder) => {
-            let amend: AmendOrder = command.body();
-            body.market = amend.market;
-            body.order_id = amend.order_id;
-        }
-        _ => {}
+    if let Some(decoded) = CommandBody::decode(command) {
+        decoded.body().echo(&mut body);
     }
     body
 }

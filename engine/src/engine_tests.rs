@@ -214,7 +214,7 @@ impl Harness {
     }
 
     fn cancel(&mut self, user: u64, order_id: u64) -> Vec<Event> {
-        let body = CancelOrder {
+        let body = OrderAddress {
             market: ALL_MARKETS,
             order_id,
             ..Default::default()
@@ -398,7 +398,7 @@ fn limit_orders_lock_exactly_and_cancel_unlocks() {
     assert_eq!(h.holding(alice, USD), (1_000_000, 0));
     h.cancel(alice, sell.order_id);
     assert_eq!(h.holding(alice, BTC), (1_000_000, 0));
-    let gone = CancelOrder {
+    let gone = OrderAddress {
         market: ALL_MARKETS,
         order_id: sell.order_id,
         ..Default::default()
@@ -644,7 +644,7 @@ fn cancel_by_client_id_cancel_all_and_ownership() {
     h.placed(alice, limit(Side::Buy, 11, 1));
     let eth = Harness::body(limit(Side::Sell, 50, 5), ETH_USD);
     h.run(CommandKind::PlaceOrder, alice, &eth);
-    let not_yours = CancelOrder {
+    let not_yours = OrderAddress {
         market: ALL_MARKETS,
         order_id: first.order_id,
         ..Default::default()
@@ -655,7 +655,7 @@ fn cancel_by_client_id_cancel_all_and_ownership() {
         &not_yours,
         RejectReason::NotOwner,
     );
-    let wrong_market = CancelOrder {
+    let wrong_market = OrderAddress {
         market: ETH_USD,
         order_id: first.order_id,
         ..Default::default()
@@ -666,7 +666,7 @@ fn cancel_by_client_id_cancel_all_and_ownership() {
         &wrong_market,
         RejectReason::UnknownOrder,
     );
-    let by_cid = CancelOrder {
+    let by_cid = OrderAddress {
         market: BTC_USD,
         order_id: 0,
         client_order_id: text_field("one").unwrap(),
@@ -881,7 +881,7 @@ fn queries_answer_without_changing_state() {
     h.placed(alice, limit(Side::Sell, 103, 5));
     h.placed(bob, limit(Side::Buy, 90, 1));
     let before = h.engine.state_hash();
-    let by_cid = CancelOrder {
+    let by_cid = OrderAddress {
         market: BTC_USD,
         order_id: 0,
         client_order_id: text_field("q").unwrap(),
@@ -1046,7 +1046,7 @@ fn snapshot_round_trip_keeps_the_state_hash_and_behaviour() {
         engine: restored,
         sequence: h.sequence,
     };
-    let cid = CancelOrder {
+    let cid = OrderAddress {
         market: BTC_USD,
         order_id: 0,
         client_order_id: text_field("x").unwrap(),

@@ -11,6 +11,7 @@ pub mod alloc_count;
 mod amend;
 pub mod arena;
 pub mod book;
+pub mod command_kind;
 pub mod config;
 pub mod counters;
 pub mod describe;
@@ -28,6 +29,7 @@ mod place;
 mod queries;
 mod read_ahead;
 pub mod recovery;
+pub mod reject_reason;
 pub mod shared_counters;
 mod sink;
 mod snapshot;
@@ -35,6 +37,7 @@ pub mod spot;
 mod state_hash;
 #[cfg(test)]
 mod test_fixture;
+pub mod units;
 
 pub use counters::Counters;
 pub use engine::Engine;

@@ -104,84 +104,8 @@ macro_rules! typed_body {
 typed_body!(Command);
 typed_body!(Event);
 
-/// What a command asks the engine to do.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CommandKind {
-    /// Create a user; body [`CreateUser`]. Answer: [`EventKind::UserCreated`] or a reject.
-    CreateUser = 1,
-    /// Credit an asset; body [`Transfer`].
-    Deposit = 2,
-    /// Debit an asset; body [`Transfer`].
-    Withdraw = 3,
-    /// Place an order; body [`PlaceOrder`].
-    PlaceOrder = 4,
-    /// Cancel one order by id or by client order id; body [`CancelOrder`].
-    CancelOrder = 5,
-    /// Cancel every open order of the user, in one market or all; body [`MarketScope`].
-    CancelAll = 6,
-    /// Change price and/or quantity of an open order; body [`AmendOrder`].
-    AmendOrder = 7,
-    /// Register an API key; body [`ApiKey`].
-    CreateApiKey = 8,
-    /// Read-only: one order's state; body [`CancelOrder`] (same addressing).
-    QueryOrder = 32,
-    /// Read-only: price a market order against the book; body [`QuoteRequest`].
-    QueryQuote = 33,
-    /// Read-only: the user's balances, one [`EventKind::Balance`] per asset.
-    QueryBalances = 34,
-    /// Read-only: the user's open orders; body [`MarketScope`].
-    QueryOpenOrders = 35,
-    /// Read-only: aggregated book levels; body [`DepthRequest`].
-    QueryDepth = 36,
-    /// Read-only: a user's credentials by name; body [`UserLookup`].
-    QueryUser = 37,
-    /// Read-only: an API key's owner and secret hash; body [`ApiKey`] (key id only).
-    QueryApiKey = 38,
-}
-
-impl CommandKind {
-    /// Every command kind, for tables and tests.
-    pub const ALL: [CommandKind; 15] = [
-        Self::CreateUser,
-        Self::Deposit,
-        Self::Withdraw,
-        Self::PlaceOrder,
-        Self::CancelOrder,
-        Self::CancelAll,
-        Self::AmendOrder,
-        Self::CreateApiKey,
-        Self::QueryOrder,
-        Self::QueryQuote,
-        Self::QueryBalances,
-        Self::QueryOpenOrders,
-        Self::QueryDepth,
-        Self::QueryUser,
-        Self::QueryApiKey,
-    ];
-
-    /// Kind by byte, built from [`Self::ALL`]: decoding runs at least twice per command, so
-    /// it is one load rather than a search.
-    const BY_BYTE: [Option<Self>; 256] = {
-        let mut table = [None; 256];
-        let mut index = 0;
-        while index < Self::ALL.len() {
-            table[Self::ALL[index] as usize] = Some(Self::ALL[index]);
-            index += 1;
-        }
-        table
-    };
-
-    /// Decodes a head's kind byte.
-    pub fn from_u8(value: u8) -> Option<Self> {
-        Self::BY_BYTE[value as usize]
-    }
-
-    /// Read-only commands change no state; they are not journaled.
-    pub fn is_query(self) -> bool {
-        self as u8 >= 32
-    }
-}
+pub use crate::command_kind::{Body, CommandBody, CommandKind};
+pub use crate::reject_reason::{RejectInfo, RejectReason, REJECTS};
 
 /// What an event reports.
 #[repr(u8)]
@@ -236,200 +160,101 @@ impl EventKind {
     }
 }
 
-/// Order side.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// Bid.
-    Buy = 1,
-    /// Ask.
-    Sell = 2,
-}
-
-/// Order type.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrderType {
-    /// Limit order at `price`.
-    Limit = 1,
-    /// Market order by base `quantity`, or (buy only) by `quote_quantity`.
-    Market = 2,
-}
-
-/// Time in force.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TimeInForce {
-    /// Good till cancelled: the rest rests on the book.
-    Gtc = 1,
-    /// Immediate or cancel: the rest expires.
-    Ioc = 2,
-    /// Fill or kill: all at once, or nothing.
-    Fok = 3,
-}
-
-/// Self-trade prevention mode (what happens when a taker would match its own user's maker).
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SelfTradePrevention {
-    /// The taker's remainder expires (default).
-    ExpireTaker = 1,
-    /// The resting maker expires and matching continues.
-    ExpireMaker = 2,
-    /// Both expire.
-    ExpireBoth = 3,
-}
-
-/// Order status as users see it.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    /// Accepted, nothing filled yet.
-    New = 1,
-    /// Some filled, the rest open.
-    PartiallyFilled = 2,
-    /// All filled.
-    Filled = 3,
-    /// Cancelled by the user.
-    Canceled = 4,
-    /// Ended by the engine (IOC/FOK remainder, market order remainder, self-trade prevention).
-    Expired = 5,
-    /// Never accepted.
-    Rejected = 6,
-}
-
-/// Stable reject reasons. The numbers never change; new reasons get new numbers.
-#[repr(u16)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RejectReason {
-    /// The market id is not configured.
-    UnknownMarket = 1,
-    /// The asset id is not configured.
-    UnknownAsset = 2,
-    /// The user id does not exist.
-    UnknownUser = 3,
-    /// Not enough available balance to lock or withdraw.
-    InsufficientBalance = 4,
-    /// Price is not a positive whole number of ticks, or out of range.
-    InvalidPrice = 5,
-    /// Quantity is not a positive whole number of lots, or out of range.
-    InvalidQuantity = 6,
-    /// Quantity below the market's minimum.
-    BelowMinimum = 7,
-    /// A post-only order would take liquidity.
-    PostOnlyWouldCross = 8,
-    /// A fill-or-kill order cannot be filled completely.
-    FokNotFillable = 9,
-    /// No such open order.
-    UnknownOrder = 10,
-    /// The order belongs to another user (reported to users as UnknownOrder by the edge).
-    NotOwner = 11,
-    /// An order, user, level or key pool is full.
-    CapacityFull = 12,
-    /// The user name is taken.
-    UserExists = 13,
-    /// A market order found no liquidity at all.
-    NoLiquidity = 14,
-    /// The client order id is already used by an open order of this user.
-    DuplicateClientOrderId = 15,
-    /// Amount is not positive or out of range.
-    InvalidAmount = 16,
-    /// The command kind or one of its enum fields is not known.
-    InvalidCommand = 17,
-    /// An amend that changes nothing, or raises quantity above the original (not allowed; place a new order).
-    InvalidAmend = 18,
-    /// The API key id is taken.
-    ApiKeyExists = 19,
-    /// No such API key.
-    UnknownApiKey = 20,
-    /// Arithmetic on the order would overflow the integer range.
-    Overflow = 21,
-}
-
-impl RejectReason {
-    /// Every reason, for tables and tests.
-    pub const ALL: [RejectReason; 21] = [
-        Self::UnknownMarket,
-        Self::UnknownAsset,
-        Self::UnknownUser,
-        Self::InsufficientBalance,
-        Self::InvalidPrice,
-        Self::InvalidQuantity,
-        Self::BelowMinimum,
-        Self::PostOnlyWouldCross,
-        Self::FokNotFillable,
-        Self::UnknownOrder,
-        Self::NotOwner,
-        Self::CapacityFull,
-        Self::UserExists,
-        Self::NoLiquidity,
-        Self::DuplicateClientOrderId,
-        Self::InvalidAmount,
-        Self::InvalidCommand,
-        Self::InvalidAmend,
-        Self::ApiKeyExists,
-        Self::UnknownApiKey,
-        Self::Overflow,
-    ];
-
-    /// Decodes a reject body's reason.
-    pub fn from_u16(value: u16) -> Option<Self> {
-        Self::ALL.into_iter().find(|reason| *reason as u16 == value)
-    }
-
-    /// The stable error code clients see, e.g. `INSUFFICIENT_BALANCE`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::UnknownMarket => "UNKNOWN_MARKET",
-            Self::UnknownAsset => "UNKNOWN_ASSET",
-            Self::UnknownUser => "UNKNOWN_USER",
-            Self::InsufficientBalance => "INSUFFICIENT_BALANCE",
-            Self::InvalidPrice => "INVALID_PRICE",
-            Self::InvalidQuantity => "INVALID_QUANTITY",
-            Self::BelowMinimum => "BELOW_MINIMUM",
-            Self::PostOnlyWouldCross => "POST_ONLY_WOULD_CROSS",
-            Self::FokNotFillable => "FOK_NOT_FILLABLE",
-            Self::UnknownOrder => "UNKNOWN_ORDER",
-            Self::NotOwner => "UNKNOWN_ORDER",
-            Self::CapacityFull => "CAPACITY_FULL",
-            Self::UserExists => "USER_EXISTS",
-            Self::NoLiquidity => "NO_LIQUIDITY",
-            Self::DuplicateClientOrderId => "DUPLICATE_CLIENT_ORDER_ID",
-            Self::InvalidAmount => "INVALID_AMOUNT",
-            Self::InvalidCommand => "INVALID_COMMAND",
-            Self::InvalidAmend => "INVALID_AMEND",
-            Self::ApiKeyExists => "API_KEY_EXISTS",
-            Self::UnknownApiKey => "UNKNOWN_API_KEY",
-            Self::Overflow => "OVERFLOW",
+/// A one-byte enum of the wire: variant, stable byte, and the name the REST API uses.
+macro_rules! wire_enum {
+    ($(#[doc = $doc:literal])* $name:ident {
+        $($(#[doc = $vdoc:literal])* $variant:ident = $byte:literal, $api:literal;)*
+    }) => {
+        $(#[doc = $doc])*
+        #[repr(u8)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[doc = $vdoc])* $variant = $byte,)*
         }
-    }
 
-    /// A sentence saying what was wrong, for the error's `message`.
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::UnknownMarket => "no such market",
-            Self::UnknownAsset => "no such asset",
-            Self::UnknownUser => "no such user",
-            Self::InsufficientBalance => "not enough available balance",
-            Self::InvalidPrice => "price must be a positive multiple of the market's tick size",
-            Self::InvalidQuantity => {
-                "quantity must be a positive multiple of the market's lot size"
+        impl $name {
+            /// Every value with its API name, in table order.
+            pub const NAMES: [(&'static str, Self); [$($byte),*].len()] =
+                [$(($api, Self::$variant)),*];
+
+            /// Decodes a body's byte (`None` for a byte no variant has).
+            pub fn from_u8(value: u8) -> Option<Self> {
+                match value {
+                    $($byte => Some(Self::$variant),)*
+                    _ => None,
+                }
             }
-            Self::BelowMinimum => "quantity is below the market's minimum",
-            Self::PostOnlyWouldCross => "post-only order would take liquidity",
-            Self::FokNotFillable => "fill-or-kill order cannot be filled completely",
-            Self::UnknownOrder | Self::NotOwner => "no such open order",
-            Self::CapacityFull => "the exchange is at capacity for this kind of object",
-            Self::UserExists => "user name is taken",
-            Self::NoLiquidity => "no liquidity on the other side of the book",
-            Self::DuplicateClientOrderId => "client order id is already used by an open order",
-            Self::InvalidAmount => "amount must be positive",
-            Self::InvalidCommand => "malformed command",
-            Self::InvalidAmend => "amend must change price or lower quantity",
-            Self::ApiKeyExists => "API key id is taken",
-            Self::UnknownApiKey => "no such API key",
-            Self::Overflow => "numbers too large for this market",
+
+            /// The name the REST API uses.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $api,)*
+                }
+            }
         }
+    };
+}
+
+wire_enum! {
+    /// Order side.
+    Side {
+        /// Bid.
+        Buy = 1, "buy";
+        /// Ask.
+        Sell = 2, "sell";
+    }
+}
+
+wire_enum! {
+    /// Order type.
+    OrderType {
+        /// Limit order at `price`.
+        Limit = 1, "limit";
+        /// Market order by base `quantity`, or (buy only) by `quote_quantity`.
+        Market = 2, "market";
+    }
+}
+
+wire_enum! {
+    /// Time in force.
+    TimeInForce {
+        /// Good till cancelled: the rest rests on the book.
+        Gtc = 1, "GTC";
+        /// Immediate or cancel: the rest expires.
+        Ioc = 2, "IOC";
+        /// Fill or kill: all at once, or nothing.
+        Fok = 3, "FOK";
+    }
+}
+
+wire_enum! {
+    /// Self-trade prevention mode (what happens when a taker would match its own user's
+    /// maker). The byte 0 in a command means the default, [`SelfTradePrevention::ExpireTaker`].
+    SelfTradePrevention {
+        /// The taker's remainder expires (default).
+        ExpireTaker = 1, "expire_taker";
+        /// The resting maker expires and matching continues.
+        ExpireMaker = 2, "expire_maker";
+        /// Both expire.
+        ExpireBoth = 3, "expire_both";
+    }
+}
+
+wire_enum! {
+    /// Order status as users see it.
+    OrderStatus {
+        /// Accepted, nothing filled yet.
+        New = 1, "NEW";
+        /// Some filled, the rest open.
+        PartiallyFilled = 2, "PARTIALLY_FILLED";
+        /// All filled.
+        Filled = 3, "FILLED";
+        /// Cancelled by the user.
+        Canceled = 4, "CANCELED";
+        /// Ended by the engine (IOC/FOK remainder, market order remainder, self-trade prevention).
+        Expired = 5, "EXPIRED";
+        /// Never accepted.
+        Rejected = 6, "REJECTED";
     }
 }
 
@@ -466,10 +291,11 @@ pub struct PlaceOrder {
     pub client_order_id: [u8; TEXT_LEN],
 }
 
-/// Body of [`CommandKind::CancelOrder`] and [`CommandKind::QueryOrder`].
+/// Body of [`CommandKind::CancelOrder`] and [`CommandKind::QueryOrder`]: one open order
+/// of the user (why one body serves both: see [`crate::command_kind`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct CancelOrder {
+pub struct OrderAddress {
     /// Market id, or [`ALL_MARKETS`] when unknown.
     pub market: u32,
     /// Reserved, zero.
@@ -516,6 +342,14 @@ pub struct Transfer {
     pub reserved: u32,
     /// Amount in the asset's smallest units, positive.
     pub amount: i64,
+}
+
+/// Body of [`CommandKind::QueryBalances`]: nothing to say beyond the head's user.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct NoBody {
+    /// Reserved, zero.
+    pub reserved: u64,
 }
 
 /// Body of [`CommandKind::QueryQuote`].
@@ -801,18 +635,21 @@ mod tests {
     }
 
     #[test]
-    fn kinds_and_reasons_decode() {
-        for kind in CommandKind::ALL {
-            assert_eq!(CommandKind::from_u8(kind as u8), Some(kind));
-        }
+    fn kinds_decode() {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::from_u8(kind as u8), Some(kind));
         }
-        for reason in RejectReason::ALL {
-            assert_eq!(RejectReason::from_u16(reason as u16), Some(reason));
+        for (name, side) in Side::NAMES {
+            assert_eq!((Side::from_u8(side as u8), side.name()), (Some(side), name));
         }
-        assert!(CommandKind::QueryDepth.is_query());
-        assert!(!CommandKind::PlaceOrder.is_query());
+        for (name, status) in OrderStatus::NAMES {
+            assert_eq!(
+                OrderStatus::from_u8(status as u8).map(OrderStatus::name),
+                Some(name)
+            );
+        }
+        assert_eq!(TimeInForce::from_u8(0), None);
+        assert_eq!(SelfTradePrevention::from_u8(4), None);
     }
 
     #[test]

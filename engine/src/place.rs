@@ -34,27 +34,14 @@ struct Kinds {
 }
 
 fn decode(body: &PlaceOrder) -> Result<Kinds, RejectReason> {
-    let side = match body.side {
-        1 => Side::Buy,
-        2 => Side::Sell,
-        _ => return Err(RejectReason::InvalidCommand),
-    };
-    let order_type = match body.order_type {
-        1 => OrderType::Limit,
-        2 => OrderType::Market,
-        _ => return Err(RejectReason::InvalidCommand),
-    };
-    let time_in_force = match body.time_in_force {
-        1 => TimeInForce::Gtc,
-        2 => TimeInForce::Ioc,
-        3 => TimeInForce::Fok,
-        _ => return Err(RejectReason::InvalidCommand),
-    };
+    let invalid = RejectReason::InvalidCommand;
+    let side = Side::from_u8(body.side).ok_or(invalid)?;
+    let order_type = OrderType::from_u8(body.order_type).ok_or(invalid)?;
+    let time_in_force = TimeInForce::from_u8(body.time_in_force).ok_or(invalid)?;
+    // 0 is the default mode.
     let stp = match body.stp {
-        0 | 1 => SelfTradePrevention::ExpireTaker,
-        2 => SelfTradePrevention::ExpireMaker,
-        3 => SelfTradePrevention::ExpireBoth,
-        _ => return Err(RejectReason::InvalidCommand),
+        0 => SelfTradePrevention::ExpireTaker,
+        byte => SelfTradePrevention::from_u8(byte).ok_or(invalid)?,
     };
     if body.flags & !FLAG_POST_ONLY != 0 {
         return Err(RejectReason::InvalidCommand);

@@ -4,14 +4,14 @@ use crate::arena::NIL;
 use crate::book::opposite;
 use crate::engine::{open_status, Engine, Outcome};
 use crate::message::{
-    ApiKey, BookDelta, CancelOrder, CreateUser, DepthRequest, EventKind, MarketScope, OrderType,
+    ApiKey, BookDelta, CreateUser, DepthRequest, EventKind, MarketScope, OrderAddress, OrderType,
     QuoteRequest, QuoteResult, RejectReason, SelfTradePrevention, Side, TimeInForce, UserLookup,
     ALL_MARKETS, FLAG_QUERY_ANSWER,
 };
 use crate::sink::Out;
 
 impl Engine {
-    pub(crate) fn query_order(&self, user_id: u64, body: &CancelOrder, out: &mut Out) -> Outcome {
+    pub(crate) fn query_order(&self, user_id: u64, body: &OrderAddress, out: &mut Out) -> Outcome {
         let slot = self.find_own_order(user_id, body)?;
         let order = self.arena.get(slot);
         self.emit_order(

@@ -734,7 +734,7 @@ impl Model {
             CommandKind::PlaceOrder => self.place(user, &c.body()),
             CommandKind::AmendOrder => self.amend(user, &c.body()),
             CommandKind::CancelOrder => {
-                let b: CancelOrder = c.body();
+                let b: OrderAddress = c.body();
                 let index = self.find(user, b.market, b.order_id, &b.client_order_id)?;
                 self.end_order(index, OrderStatus::Canceled);
                 Ok(())
@@ -816,7 +816,7 @@ impl Model {
                     (body.market, body.client_order_id) = (b.market, b.client_order_id);
                 }
                 Some(CommandKind::CancelOrder) => {
-                    let b: CancelOrder = c.body();
+                    let b: OrderAddress = c.body();
                     (body.market, body.order_id, body.client_order_id) =
                         (b.market, b.order_id, b.client_order_id);
                 }

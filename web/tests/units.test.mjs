@@ -88,6 +88,7 @@ test('a snapshot with no sequence yet accepts the first delta', () => {
 test('reject codes read as sentences; unknown codes keep the server message', () => {
   assert.match(explain('INSUFFICIENT_BALANCE', 'x'), /don't have enough available balance/);
   assert.match(explain('POST_ONLY_WOULD_CROSS', 'x'), /post-only/i);
+  assert.match(explain('UNKNOWN_API_KEY', 'x'), /API key doesn't exist/);
   assert.equal(explain('SOMETHING_NEW', 'price band exceeded'), 'Price band exceeded.');
   assert.equal(explain('SOMETHING_NEW', ''), 'The request failed (SOMETHING_NEW).');
 });

@@ -9,7 +9,7 @@
 
 use pinwheel_engine::config::{AssetConfig, Capacity, EngineConfig, MarketConfig, MarketTable};
 use pinwheel_engine::message::{
-    AmendOrder, CancelOrder, Command, CommandKind, CreateUser, Event, EventKind, OrderType,
+    AmendOrder, Command, CommandKind, CreateUser, Event, EventKind, OrderAddress, OrderType,
     OrderUpdate, PlaceOrder, Side, TimeInForce, Transfer, UserCreated,
 };
 use pinwheel_engine::Engine;
@@ -410,7 +410,7 @@ impl Generator {
     fn cancel(&mut self) -> Option<(Command, Op)> {
         let id = self.open_order()?;
         let user = self.engine.order(id).expect("open order").user_id;
-        let body = CancelOrder {
+        let body = OrderAddress {
             market: MARKET,
             reserved: 0,
             order_id: id,

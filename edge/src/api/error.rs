@@ -85,22 +85,16 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
 
-    /// The answer to an engine reject (table in [`reject_status`]).
+    /// The answer to an engine reject: code, message and status from the engine's table.
     pub fn reject(reason: RejectReason) -> Self {
         Self::new(reject_status(reason), reason.code(), reason.message())
     }
 }
 
-/// HTTP status per engine reject reason. `NotOwner` looks exactly like `UnknownOrder`.
+/// HTTP status per engine reject reason, from the engine's reject table (`REJECTS`).
+/// `NotOwner` reads exactly like `UnknownOrder` there.
 pub fn reject_status(reason: RejectReason) -> StatusCode {
-    use RejectReason as R;
-    match reason {
-        R::UnknownOrder | R::NotOwner | R::UnknownApiKey => StatusCode::NOT_FOUND,
-        R::UserExists | R::ApiKeyExists | R::DuplicateClientOrderId => StatusCode::CONFLICT,
-        R::CapacityFull => StatusCode::SERVICE_UNAVAILABLE,
-        R::UnknownUser => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
+    StatusCode::from_u16(reason.http_status()).expect("the reject table holds valid statuses")
 }
 
 impl std::fmt::Display for ApiError {

@@ -1,5 +1,6 @@
 //! The OpenAPI 3 document, built from one table of endpoints (tested against the router).
 
+use pinwheel_engine::message::REJECTS;
 use serde_json::{json, Map, Value};
 
 /// Who may call an endpoint.
@@ -106,6 +107,27 @@ fn operation(endpoint: &Endpoint) -> Value {
     op
 }
 
+/// The engine's reject codes, one entry per code, from its table (`REJECTS`): the codes
+/// as an enum, and each code's HTTP status and message.
+fn reject_codes() -> Value {
+    let mut codes: Vec<&str> = Vec::new();
+    let mut rejects = Vec::new();
+    for row in &REJECTS {
+        if !codes.contains(&row.code) {
+            codes.push(row.code);
+            rejects.push(
+                json!({ "code": row.code, "status": row.http_status, "message": row.message }),
+            );
+        }
+    }
+    json!({
+        "type": "string",
+        "enum": codes,
+        "description": "Codes of the engine's rejects (the command changed nothing). The edge adds its own: INVALID_PARAMETER, MISSING_PARAMETER, INVALID_JSON, UNAUTHORIZED, FORBIDDEN, RATE_LIMITED, ENGINE_UNAVAILABLE, BUSY, TIMEOUT, ...",
+        "x-rejects": rejects,
+    })
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -125,8 +147,46 @@ pub fn document() -> Value {
                 "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
                 "apiKey": { "type": "apiKey", "in": "header", "name": "X-API-Key" },
             },
-            "schemas": { "Error": { "type": "object", "required": ["code", "message"],
-                "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["code", "message"],
+                    "properties": { "code": { "anyOf": [{ "$ref": "#/components/schemas/RejectCode" }, { "type": "string" }] },
+                                    "message": { "type": "string" } } },
+                "RejectCode": reject_codes(),
+            },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pinwheel_engine::message::RejectReason;
+
+    #[test]
+    fn the_document_lists_every_reject_code_with_its_status() {
+        let document = document();
+        let codes = &document["components"]["schemas"]["RejectCode"];
+        for reason in RejectReason::ALL {
+            assert!(
+                codes["enum"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(reason.code())),
+                "{reason:?}"
+            );
+            let entry = codes["x-rejects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|entry| entry["code"] == reason.code())
+                .unwrap();
+            assert_eq!(entry["status"], reason.http_status());
+            assert_eq!(entry["message"], reason.message());
+        }
+        assert_eq!(
+            codes["enum"].as_array().unwrap().len(),
+            RejectReason::ALL.len() - 1,
+            "NotOwner shares UNKNOWN_ORDER"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use pinwheel_engine::message::{
-    AmendOrder, CancelOrder, Command, CommandKind, EventKind, MarketScope, OrderUpdate,
+    AmendOrder, Command, CommandKind, EventKind, MarketScope, OrderAddress, OrderUpdate,
     QuoteResult, ALL_MARKETS,
 };
 use serde_json::{json, Value};
@@ -61,7 +61,7 @@ pub async fn get(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let address = CancelOrder {
+    let address = OrderAddress {
         market: market_scope(&state, &params)?,
         order_id: order_id(&id)?,
         ..Default::default()
@@ -83,7 +83,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let address = CancelOrder {
+    let address = OrderAddress {
         market: market_scope(&state, &params)?,
         order_id: order_id(&id)?,
         ..Default::default()
@@ -102,7 +102,7 @@ pub async fn cancel_by_body(
         Some(symbol) => state.market("market", &symbol)?.id,
         None => ALL_MARKETS,
     };
-    let address = CancelOrder {
+    let address = OrderAddress {
         market,
         order_id: body.id("orderId")?.unwrap_or(0),
         client_order_id: client_order_id(&body)?,
@@ -114,7 +114,7 @@ pub async fn cancel_by_body(
     cancel_one(&state, user, address).await
 }
 
-async fn cancel_one(state: &AppState, user: User, address: CancelOrder) -> ApiResult<Json<Value>> {
+async fn cancel_one(state: &AppState, user: User, address: OrderAddress) -> ApiResult<Json<Value>> {
     let events = state
         .link
         .request(
@@ -190,7 +190,7 @@ pub async fn amend(
 }
 
 async fn current_market(state: &AppState, user: User, order_id: u64) -> ApiResult<u32> {
-    let address = CancelOrder {
+    let address = OrderAddress {
         market: ALL_MARKETS,
         order_id,
         ..Default::default()

@@ -15,44 +15,14 @@ use crate::units::{
     asset_text, asset_units, price_text, price_ticks, quantity_lots, quantity_text, Amount,
 };
 
-/// Side names.
-pub const SIDES: [(&str, Side); 2] = [("buy", Side::Buy), ("sell", Side::Sell)];
+/// Side names (the engine's wire table).
+pub const SIDES: [(&str, Side); 2] = Side::NAMES;
 /// Order type names.
-pub const TYPES: [(&str, OrderType); 2] =
-    [("limit", OrderType::Limit), ("market", OrderType::Market)];
+pub const TYPES: [(&str, OrderType); 2] = OrderType::NAMES;
 /// Time-in-force names.
-pub const TIFS: [(&str, TimeInForce); 3] = [
-    ("GTC", TimeInForce::Gtc),
-    ("IOC", TimeInForce::Ioc),
-    ("FOK", TimeInForce::Fok),
-];
+pub const TIFS: [(&str, TimeInForce); 3] = TimeInForce::NAMES;
 /// Self-trade prevention names.
-pub const STPS: [(&str, SelfTradePrevention); 3] = [
-    ("expire_taker", SelfTradePrevention::ExpireTaker),
-    ("expire_maker", SelfTradePrevention::ExpireMaker),
-    ("expire_both", SelfTradePrevention::ExpireBoth),
-];
-/// Status names, indexed by the engine's `OrderStatus` values.
-pub const STATUSES: [(OrderStatus, &str); 6] = [
-    (OrderStatus::New, "NEW"),
-    (OrderStatus::PartiallyFilled, "PARTIALLY_FILLED"),
-    (OrderStatus::Filled, "FILLED"),
-    (OrderStatus::Canceled, "CANCELED"),
-    (OrderStatus::Expired, "EXPIRED"),
-    (OrderStatus::Rejected, "REJECTED"),
-];
-
-fn name_of<T: Copy + PartialEq>(
-    table: &[(&'static str, T)],
-    value: u8,
-    to_u8: impl Fn(T) -> u8,
-) -> &'static str {
-    table
-        .iter()
-        .find(|(_, v)| to_u8(*v) == value)
-        .map(|(n, _)| *n)
-        .unwrap_or("UNKNOWN")
-}
+pub const STPS: [(&str, SelfTradePrevention); 3] = SelfTradePrevention::NAMES;
 
 /// A client order id: printable ASCII, at most 32 bytes.
 pub fn client_order_id(body: &JsonBody) -> Result<[u8; TEXT_LEN], ApiError> {
@@ -214,9 +184,9 @@ pub fn order_json(state: &AppState, order: &OrderUpdate) -> Value {
         "orderId": order.order_id,
         "clientOrderId": text_str(&order.client_order_id),
         "market": market.symbol,
-        "side": name_of(&SIDES, order.side, |s| s as u8),
-        "type": name_of(&TYPES, order.order_type, |t| t as u8),
-        "timeInForce": name_of(&TIFS, order.time_in_force, |t| t as u8),
+        "side": Side::from_u8(order.side).map_or("UNKNOWN", Side::name),
+        "type": OrderType::from_u8(order.order_type).map_or("UNKNOWN", OrderType::name),
+        "timeInForce": TimeInForce::from_u8(order.time_in_force).map_or("UNKNOWN", TimeInForce::name),
         "price": price_text(order.price, market, quote),
         "quantity": quantity_text(order.quantity, market, base),
         "status": status_name(order.status),
@@ -228,11 +198,7 @@ pub fn order_json(state: &AppState, order: &OrderUpdate) -> Value {
 
 /// `NEW`, `FILLED`, ...
 pub fn status_name(status: u8) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(s, _)| *s as u8 == status)
-        .map(|(_, n)| *n)
-        .unwrap_or("UNKNOWN")
+    OrderStatus::from_u8(status).map_or("UNKNOWN", OrderStatus::name)
 }
 
 /// One fill as clients see it.
@@ -253,7 +219,7 @@ pub fn fill_json(
         "tradeId": fill.trade_id,
         "orderId": fill.order_id,
         "market": market.symbol,
-        "side": name_of(&SIDES, fill.side, |s| s as u8),
+        "side": Side::from_u8(fill.side).map_or("UNKNOWN", Side::name),
         "price": price_text(fill.price, market, quote),
         "quantity": quantity_text(fill.quantity, market, base),
         "fee": fee_asset.map(|a| asset_text(fill.fee, a)).unwrap_or_default(),

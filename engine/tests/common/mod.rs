@@ -171,7 +171,7 @@ pub fn random_trading_command(
         };
         command(CommandKind::AmendOrder, user, sequence, &body)
     } else if roll < 85 {
-        let mut body = CancelOrder {
+        let mut body = OrderAddress {
             market: ALL_MARKETS,
             order_id: old_id,
             ..Default::default()
