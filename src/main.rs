@@ -12,6 +12,17 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{CommonArgs, Config};
 
+/// The binary's allocator: mimalloc (it beat the system allocator under `bench e2e`; see
+/// the README). Built with `count-allocations`, the counting allocator instead, so `bench
+/// engine` reports allocations per command.
+#[cfg(not(feature = "count-allocations"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(feature = "count-allocations")]
+#[global_allocator]
+static ALLOCATOR: pinwheel_engine::alloc_count::CountingAllocator =
+    pinwheel_engine::alloc_count::CountingAllocator;
+
 /// Pinwheel: a low-latency exchange.
 #[derive(Parser, Debug)]
 #[command(name = "pinwheel", version, about, propagate_version = true)]
@@ -53,15 +64,15 @@ enum Role {
         #[command(subcommand)]
         command: journal_cmd::JournalCommand,
     },
-    /// Replay a LOBSTER (NASDAQ) file through the engine's book and check it against NASDAQ's.
-    LobsterCheck(pinwheel_benches::lobster::LobsterArgs),
+    /// Replay a LOBSTER (NASDAQ) file through the engine and check its book and matching against NASDAQ's.
+    LobsterCheck(pinwheel_lobster::LobsterArgs),
     /// Inspect the host, plan core pinning, measure jitter.
     Tune {
         #[command(subcommand)]
         command: pinwheel_tuning::TuneCommand,
     },
     /// Market maker over the public REST + WebSocket API.
-    Mm(pinwheel_benches::mm::Args),
+    Mm(pinwheel_mm::Args),
     /// Benchmarks; each prints a table, then one JSON line.
     Bench {
         #[command(subcommand)]
@@ -114,7 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Role::Up(args) => up::run(&args),
         Role::LobsterCheck(args) => run_lobster(&args),
         Role::Tune { command } => pinwheel_tuning::run(&command),
-        Role::Mm(args) => pinwheel_benches::mm::run(&args),
+        Role::Mm(args) => pinwheel_mm::run(&args),
         Role::Journal { command } => journal_cmd::run(&command),
         Role::Bench { command } => run_bench(&command),
     }
@@ -166,8 +177,8 @@ fn run_feed(common: &CommonArgs, questdb: Option<String>) -> anyhow::Result<()> 
     pinwheel_feed::run(feed)
 }
 
-fn run_lobster(args: &pinwheel_benches::lobster::LobsterArgs) -> anyhow::Result<()> {
-    let summary = pinwheel_benches::lobster::run_lobster(args)?;
+fn run_lobster(args: &pinwheel_lobster::LobsterArgs) -> anyhow::Result<()> {
+    let summary = pinwheel_lobster::run_lobster(args)?;
     anyhow::ensure!(
         summary.all_matched(),
         "the engine's book differs from NASDAQ's (see the summary above)"

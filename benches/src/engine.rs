@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use self::baseline::Baseline;
 use self::open_loop::{closed_loop, open_loop, percentiles, Target};
 use self::workload::{CountingSink, Workload};
-use crate::alloc_count::count_allocations;
+use pinwheel_engine::alloc_count::{count_allocations, is_counting};
 
 /// The fixed open-loop rates, per second (the maximum is added at run time).
 pub const RATES: [u64; 3] = [125_000, 1_000_000, 5_000_000];
@@ -91,7 +91,8 @@ struct Measured {
     /// Commands the implementation refused in the closed-loop run.
     refused: u64,
     ops_per_sec: f64,
-    allocs_per_op: f64,
+    /// None when the binary does not count allocations (built without `count-allocations`).
+    allocs_per_op: Option<f64>,
     latency: Vec<(String, Histogram<u64>)>,
 }
 
@@ -160,7 +161,7 @@ fn measure<T: Target>(
     Measured {
         refused,
         ops_per_sec,
-        allocs_per_op: allocations as f64 / count as f64,
+        allocs_per_op: is_counting().then(|| allocations as f64 / count as f64),
         latency,
     }
 }
@@ -194,7 +195,13 @@ fn print_table(workload: &Workload, engine: &Measured, baseline: &Measured, pinn
         baseline.ops_per_sec,
         engine.ops_per_sec / baseline.ops_per_sec
     );
-    println!("{:<14} {:>14.3}", "allocs/op", engine.allocs_per_op);
+    match engine.allocs_per_op {
+        Some(allocs) => println!("{:<14} {:>14.3}", "allocs/op", allocs),
+        None => println!(
+            "{:<14} {:>14}   (build with --features count-allocations to count)",
+            "allocs/op", "not counted"
+        ),
+    }
     println!(
         "{:<14} {:>14} {:>14}   (orderbook-rs has no self-trade prevention, so a few orders differ)",
         "refused", engine.refused, baseline.refused
@@ -272,6 +279,11 @@ impl Drop for PlacementGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pinwheel_engine::alloc_count::CountingAllocator;
+
+    /// This test binary counts allocations, so the figure below is measured, not absent.
+    #[global_allocator]
+    static ALLOCATOR: CountingAllocator = CountingAllocator;
 
     #[test]
     fn tiny_run_reports_every_figure() {

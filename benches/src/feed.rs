@@ -15,11 +15,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
+use pinwheel_candles::questdb_http::{cell_i64, QuestDbHttp};
+use pinwheel_candles::TradeRow;
 use pinwheel_engine::message::{Side, RECORD_SIZE};
-use pinwheel_feed::questdb_http::{cell_i64, QuestDbHttp};
 use pinwheel_feed::schema::create_table_sql;
 use pinwheel_feed::status::FeedStatus;
-use pinwheel_feed::{FeedConfig, TradeRow};
+use pinwheel_feed::FeedConfig;
 use pinwheel_ring::{output_path, BroadcastWriter};
 use questdb::ingress::{Sender, TimestampNanos};
 use serde_json::json;

@@ -57,7 +57,7 @@ pub mod test_support_public {
         let table = MarketTable::resolve(&config.engine).expect("default markets resolve");
         let market_data = Arc::new(crate::market_data::MarketData::new(&table, 100, 100));
         Arc::new(AppState {
-            candles: pinwheel_feed::CandleSource::Embedded(market_data.candles().clone()),
+            candles: pinwheel_candles::CandleSource::Embedded(market_data.candles().clone()),
             link: EngineLink::new(Box::new(NoEngine), Duration::from_millis(100), market_data),
             tokens: crate::sessions::auth::Tokens::new(
                 b"integration-test-secret",

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use pinwheel_candles::questdb_candles::DEFAULT_TABLE;
+use pinwheel_candles::{CandleSource, QuestDbCandles};
 use pinwheel_engine::config::MarketTable;
-use pinwheel_feed::{CandleSource, FeedConfig, QuestDbCandles};
 
 use crate::config::{Durability, EdgeConfig};
 use crate::link::{DurableSource, EngineLink};
@@ -129,7 +130,7 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
 fn candle_source(config: &EdgeConfig, market_data: &MarketData) -> anyhow::Result<CandleSource> {
     match &config.questdb {
         Some(url) => Ok(CandleSource::QuestDb(
-            QuestDbCandles::new(url, &FeedConfig::default().table)
+            QuestDbCandles::new(url, DEFAULT_TABLE)
                 .map_err(|e| anyhow::anyhow!("edge.questdb {url:?}: {e}"))?,
         )),
         None => Ok(CandleSource::Embedded(market_data.candles().clone())),

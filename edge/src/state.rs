@@ -44,7 +44,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where `/klines` and `/tickers` come from: QuestDB when configured, else the
     /// embedded store the output reader feeds.
-    pub candles: pinwheel_feed::CandleSource,
+    pub candles: pinwheel_candles::CandleSource,
     /// The engine's counters in `<run_dir>/counters`, mapped on first use.
     pub engine_counters: Mutex<Option<pinwheel_engine::shared_counters::SharedCounters>>,
 }

@@ -45,7 +45,7 @@ impl InputSink for RecordingSink {
 pub fn state_with(sink: RecordingSink, config: EdgeConfig) -> Arc<AppState> {
     let table = MarketTable::resolve(&config.engine).unwrap();
     let market_data = Arc::new(MarketData::new(&table, 100, 100));
-    let candles = pinwheel_feed::CandleSource::Embedded(market_data.candles().clone());
+    let candles = pinwheel_candles::CandleSource::Embedded(market_data.candles().clone());
     let link = EngineLink::new(Box::new(sink), Duration::from_millis(200), market_data);
     Arc::new(AppState {
         candles,

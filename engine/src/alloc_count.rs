@@ -1,8 +1,10 @@
-//! A counting allocator: the system's, plus a per-thread count of allocations.
+//! The one counting allocator: the system's, plus a per-thread count of allocations.
 //!
-//! Tests and benchmarks install it as their binary's global allocator
-//! (`#[global_allocator] static A: CountingAllocator = CountingAllocator;`) and wrap the
-//! measured work in [`count_allocations`], which proves the hot path allocates nothing.
+//! No library installs it. A test binary that proves the hot path allocates nothing
+//! declares it in its own file (`#[global_allocator] static A: CountingAllocator =
+//! CountingAllocator;`); the `pinwheel` binary declares it only when built with the
+//! `count-allocations` feature, for `pinwheel bench engine`. The measured work is wrapped in
+//! [`count_allocations`]; [`is_counting`] tells whether the binary installed it at all.
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -54,4 +56,24 @@ pub fn count_allocations<T>(work: impl FnOnce() -> T) -> (T, u64) {
     let result = work();
     COUNTING.with(|counting| counting.set(false));
     (result, ALLOCATIONS.with(|count| count.replace(0)))
+}
+
+/// True when this binary's global allocator is the [`CountingAllocator`] (otherwise
+/// [`count_allocations`] always reports 0, which proves nothing). Allocates once to find out.
+pub fn is_counting() -> bool {
+    let (_, allocations) = count_allocations(|| drop(std::hint::black_box(Box::new(0u64))));
+    allocations > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_allocator_installed_nothing_is_counted() {
+        // This test binary keeps the system allocator: counts would prove nothing, and say so.
+        assert!(!is_counting());
+        let (_, allocations) = count_allocations(|| std::hint::black_box(vec![1u8; 64]));
+        assert_eq!(allocations, 0);
+    }
 }

@@ -26,9 +26,9 @@ pub(crate) fn store_in_pool<T>(pool: &mut Vec<T>, free: &mut Vec<u32>, value: T)
 /// time order; user links thread one user's open orders in placement order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Order {
-    /// Engine order id (or the caller's id for a standalone book).
+    /// Engine order id.
     pub id: u64,
-    /// Owner (0 for a standalone book).
+    /// Owner.
     pub user_id: u64,
     /// Limit price in ticks.
     pub price: i64,

@@ -5,9 +5,6 @@
 //! The orders themselves live in an [`OrderArena`] the caller passes in, so one pool serves
 //! every market. Every change to a level's total returns a [`LevelChange`] carrying the
 //! book's next update id, which the engine publishes as a `BookDelta`.
-//!
-//! [`LimitOrderBook`] bundles a book with its own arena for use without accounts
-//! (e.g. replaying NASDAQ LOBSTER data).
 
 use crate::arena::{store_in_pool, Order, OrderArena, NIL};
 use crate::message::Side;
@@ -36,19 +33,6 @@ pub struct LevelChange {
     pub quantity: i64,
     /// The book's update id after this change (+1 per change).
     pub update_id: u64,
-}
-
-/// Why a standalone book operation failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BookError {
-    /// The order id is already resting.
-    DuplicateId,
-    /// No resting order has this id.
-    UnknownOrder,
-    /// The order pool or the side's level array is full.
-    CapacityFull,
-    /// Quantity or price not positive, or a reduction larger than the order.
-    InvalidQuantity,
 }
 
 /// The levels of one side.
@@ -346,247 +330,96 @@ impl OrderBook {
     }
 }
 
-/// A fill reported by [`LimitOrderBook::match_incoming`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BookFill {
-    /// The resting order's id.
-    pub maker_id: u64,
-    /// Trade price (the maker's), in ticks.
-    pub price: i64,
-    /// Quantity in lots.
-    pub quantity: i64,
-    /// True if the maker order is now gone.
-    pub maker_done: bool,
-}
-
-/// An order book with its own order pool, for use without accounts.
-#[derive(Clone, Debug)]
-pub struct LimitOrderBook {
-    arena: OrderArena,
-    book: OrderBook,
-}
-
-impl LimitOrderBook {
-    /// A book for at most `max_orders` resting orders and `max_levels` levels per side.
-    pub fn new(max_orders: usize, max_levels: usize) -> Self {
-        Self {
-            arena: OrderArena::new(max_orders),
-            book: OrderBook::new(max_levels),
-        }
-    }
-
-    /// Rests an order with the caller's id at the tail of its price level (no matching).
-    pub fn add(
-        &mut self,
-        id: u64,
-        side: Side,
-        price: i64,
-        quantity: i64,
-    ) -> Result<LevelChange, BookError> {
-        if price <= 0 || quantity <= 0 {
-            return Err(BookError::InvalidQuantity);
-        }
-        if self.arena.find(id).is_some() {
-            return Err(BookError::DuplicateId);
-        }
-        if self.arena.is_full() || !self.book.side(side).can_rest_at(price) {
-            return Err(BookError::CapacityFull);
-        }
-        let slot = self
-            .arena
-            .insert(Order::new(id, side, price, quantity))
-            .ok_or(BookError::CapacityFull)?;
-        Ok(self.book.push_back(&mut self.arena, slot))
-    }
-
-    /// Removes an order entirely.
-    pub fn cancel(&mut self, id: u64) -> Result<LevelChange, BookError> {
-        let slot = self.arena.find(id).ok_or(BookError::UnknownOrder)?;
-        let change = self.book.remove(&mut self.arena, slot);
-        self.arena.remove(slot);
-        Ok(change)
-    }
-
-    /// Lowers an order's quantity by `by` lots, keeping its priority; removes it at zero.
-    /// Serves both partial cancels and executions of a named resting order.
-    pub fn reduce(&mut self, id: u64, by: i64) -> Result<LevelChange, BookError> {
-        let slot = self.arena.find(id).ok_or(BookError::UnknownOrder)?;
-        if by <= 0 || by > self.arena.get(slot).remaining {
-            return Err(BookError::InvalidQuantity);
-        }
-        let change = self.book.reduce(&mut self.arena, slot, by);
-        if self.arena.get(slot).remaining == 0 {
-            self.arena.remove(slot);
-        }
-        Ok(change)
-    }
-
-    /// Matches an incoming order on `taker_side` (limit `None` = market) against the other
-    /// side in price-time order; calls `on_fill` per fill; returns the quantity filled.
-    /// The unfilled rest is not placed on the book.
-    pub fn match_incoming(
-        &mut self,
-        taker_side: Side,
-        limit: Option<i64>,
-        quantity: i64,
-        mut on_fill: impl FnMut(BookFill, LevelChange),
-    ) -> i64 {
-        let maker_side = opposite(taker_side);
-        let mut left = quantity;
-        while left > 0 {
-            let Some(slot) = self.book.front(maker_side) else {
-                break;
-            };
-            let maker = *self.arena.get(slot);
-            if !crosses(taker_side, limit, maker.price) {
-                break;
-            }
-            let traded = left.min(maker.remaining);
-            let change = self.book.reduce(&mut self.arena, slot, traded);
-            let maker_done = traded == maker.remaining;
-            if maker_done {
-                self.arena.remove(slot);
-            }
-            left -= traded;
-            let fill = BookFill {
-                maker_id: maker.id,
-                price: maker.price,
-                quantity: traded,
-                maker_done,
-            };
-            on_fill(fill, change);
-        }
-        quantity - left
-    }
-
-    /// The order with this id.
-    pub fn order(&self, id: u64) -> Option<&Order> {
-        self.arena.find(id).map(|slot| self.arena.get(slot))
-    }
-
-    /// The order that would trade first against a taker hitting `side`.
-    pub fn front(&self, side: Side) -> Option<&Order> {
-        self.book.front(side).map(|slot| self.arena.get(slot))
-    }
-
-    /// Best `(price, quantity)` of a side.
-    pub fn best(&self, side: Side) -> Option<(i64, i64)> {
-        self.book
-            .side(side)
-            .best()
-            .map(|level| (level.price, level.quantity))
-    }
-
-    /// Up to `n` aggregated `(price, quantity)` levels of a side, best first.
-    pub fn top_levels(&self, side: Side, n: usize) -> impl Iterator<Item = (i64, i64)> + '_ {
-        self.book
-            .side(side)
-            .iter_best_first()
-            .take(n)
-            .map(|level| (level.price, level.quantity))
-    }
-
-    /// Resting orders of one level, in time priority.
-    pub fn level_orders(&self, side: Side, price: i64) -> impl Iterator<Item = &Order> + '_ {
-        let head = self
-            .book
-            .side(side)
-            .at(price)
-            .map_or(NIL, |level| level.head);
-        let mut slot = head;
-        core::iter::from_fn(move || {
-            if slot == NIL {
-                return None;
-            }
-            let order = self.arena.get(slot);
-            slot = order.next;
-            Some(order)
-        })
-    }
-
-    /// Resting orders.
-    pub fn len(&self) -> usize {
-        self.arena.len()
-    }
-
-    /// True when no order rests.
-    pub fn is_empty(&self) -> bool {
-        self.arena.is_empty()
-    }
-
-    /// The book's update id (+1 per level change).
-    pub fn update_id(&self) -> u64 {
-        self.book.update_id()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn levels(book: &LimitOrderBook, side: Side) -> Vec<(i64, i64)> {
-        book.top_levels(side, 10).collect()
+    /// A book over its own arena, with orders placed at the tail of their levels.
+    struct Fixture {
+        arena: OrderArena,
+        book: OrderBook,
+    }
+
+    impl Fixture {
+        fn new(max_orders: usize, max_levels: usize) -> Self {
+            Self {
+                arena: OrderArena::new(max_orders),
+                book: OrderBook::new(max_levels),
+            }
+        }
+
+        fn add(&mut self, id: u64, side: Side, price: i64, quantity: i64) -> Option<u32> {
+            if self.arena.is_full() || !self.book.side(side).can_rest_at(price) {
+                return None;
+            }
+            let slot = self.arena.insert(Order::new(id, side, price, quantity))?;
+            self.book.push_back(&mut self.arena, slot);
+            Some(slot)
+        }
+
+        fn levels(&self, side: Side) -> Vec<(i64, i64)> {
+            let levels = self.book.side(side).iter_best_first();
+            levels.map(|level| (level.price, level.quantity)).collect()
+        }
+
+        fn queue(&self, side: Side, price: i64) -> Vec<u64> {
+            let level = self.book.side(side).at(price).expect("a level");
+            OrderBook::queue(&self.arena, level)
+                .map(|slot| self.arena.get(slot).id)
+                .collect()
+        }
     }
 
     #[test]
     fn levels_sort_best_first_and_aggregate() {
-        let mut book = LimitOrderBook::new(16, 8);
-        book.add(1, Side::Buy, 100, 5).unwrap();
-        book.add(2, Side::Buy, 102, 1).unwrap();
-        book.add(3, Side::Buy, 100, 2).unwrap();
-        book.add(4, Side::Sell, 105, 3).unwrap();
-        book.add(5, Side::Sell, 104, 4).unwrap();
-        assert_eq!(levels(&book, Side::Buy), vec![(102, 1), (100, 7)]);
-        assert_eq!(levels(&book, Side::Sell), vec![(104, 4), (105, 3)]);
-        assert_eq!(book.update_id(), 5);
-        assert_eq!(book.add(1, Side::Sell, 110, 1), Err(BookError::DuplicateId));
+        let mut fixture = Fixture::new(16, 8);
+        fixture.add(1, Side::Buy, 100, 5).unwrap();
+        fixture.add(2, Side::Buy, 102, 1).unwrap();
+        fixture.add(3, Side::Buy, 100, 2).unwrap();
+        fixture.add(4, Side::Sell, 105, 3).unwrap();
+        fixture.add(5, Side::Sell, 104, 4).unwrap();
+        assert_eq!(fixture.levels(Side::Buy), vec![(102, 1), (100, 7)]);
+        assert_eq!(fixture.levels(Side::Sell), vec![(104, 4), (105, 3)]);
+        assert_eq!(fixture.book.update_id(), 5);
+        assert_eq!(fixture.queue(Side::Buy, 100), vec![1, 3]);
     }
 
     #[test]
-    fn matching_follows_price_then_time() {
-        let mut book = LimitOrderBook::new(16, 8);
-        book.add(1, Side::Sell, 101, 2).unwrap();
-        book.add(2, Side::Sell, 100, 3).unwrap();
-        book.add(3, Side::Sell, 100, 4).unwrap();
-        let mut fills = Vec::new();
-        let filled = book.match_incoming(Side::Buy, Some(101), 8, |fill, _| fills.push(fill));
-        assert_eq!(filled, 8);
-        let order: Vec<(u64, i64, i64)> = fills
-            .iter()
-            .map(|f| (f.maker_id, f.price, f.quantity))
-            .collect();
-        assert_eq!(order, vec![(2, 100, 3), (3, 100, 4), (1, 101, 1)]);
-        assert_eq!(levels(&book, Side::Sell), vec![(101, 1)]);
-        assert_eq!(book.order(1).unwrap().remaining, 1);
-        assert!(book.order(2).is_none());
-    }
-
-    #[test]
-    fn limit_stops_matching_and_reduce_keeps_priority() {
-        let mut book = LimitOrderBook::new(16, 8);
-        book.add(1, Side::Buy, 100, 5).unwrap();
-        book.add(2, Side::Buy, 100, 5).unwrap();
-        book.reduce(1, 4).unwrap();
-        assert_eq!(book.front(Side::Buy).unwrap().id, 1);
-        let filled = book.match_incoming(Side::Sell, Some(101), 3, |_, _| {});
-        assert_eq!(filled, 0);
-        let mut makers = Vec::new();
-        book.match_incoming(Side::Sell, None, 3, |fill, _| makers.push(fill.maker_id));
-        assert_eq!(makers, vec![1, 2]);
-        assert_eq!(levels(&book, Side::Buy), vec![(100, 3)]);
-        assert_eq!(book.reduce(2, 4), Err(BookError::InvalidQuantity));
-        let change = book.cancel(2).unwrap();
-        assert_eq!(change.quantity, 0);
-        assert!(book.is_empty());
-        assert_eq!(book.cancel(2), Err(BookError::UnknownOrder));
+    fn reduce_keeps_priority_and_removing_the_last_order_drops_the_level() {
+        let mut fixture = Fixture::new(16, 8);
+        let first = fixture.add(1, Side::Buy, 100, 5).unwrap();
+        let second = fixture.add(2, Side::Buy, 100, 5).unwrap();
+        let change = fixture.book.reduce(&mut fixture.arena, first, 4);
+        assert_eq!((change.price, change.quantity), (100, 6));
+        assert_eq!(fixture.book.front(Side::Buy), Some(first));
+        assert_eq!(fixture.queue(Side::Buy, 100), vec![1, 2]);
+        let change = fixture.book.reduce(&mut fixture.arena, first, 1);
+        assert_eq!(change.quantity, 5, "the order left its queue");
+        fixture.arena.remove(first);
+        assert_eq!(fixture.book.front(Side::Buy), Some(second));
+        let change = fixture.book.remove(&mut fixture.arena, second);
+        assert_eq!((change.quantity, change.update_id), (0, 5));
+        assert!(fixture.book.side(Side::Buy).is_empty());
+        assert_eq!(fixture.book.front(Side::Buy), None);
     }
 
     #[test]
     fn full_pools_refuse() {
-        let mut book = LimitOrderBook::new(2, 1);
-        book.add(1, Side::Buy, 100, 1).unwrap();
-        assert_eq!(book.add(2, Side::Buy, 99, 1), Err(BookError::CapacityFull));
-        book.add(2, Side::Buy, 100, 1).unwrap();
-        assert_eq!(book.add(3, Side::Buy, 100, 1), Err(BookError::CapacityFull));
+        let mut fixture = Fixture::new(2, 1);
+        fixture.add(1, Side::Buy, 100, 1).unwrap();
+        assert!(!fixture.book.side(Side::Buy).can_rest_at(99));
+        assert_eq!(fixture.add(2, Side::Buy, 99, 1), None);
+        fixture.add(2, Side::Buy, 100, 1).unwrap();
+        assert_eq!(fixture.add(3, Side::Buy, 100, 1), None);
+    }
+
+    #[test]
+    fn crossing_follows_the_taker_side_and_limit() {
+        assert!(crosses(Side::Buy, Some(101), 100));
+        assert!(!crosses(Side::Buy, Some(99), 100));
+        assert!(crosses(Side::Sell, Some(100), 100));
+        assert!(!crosses(Side::Sell, Some(101), 100));
+        assert!(crosses(Side::Sell, None, 1));
+        assert_eq!(opposite(Side::Buy), Side::Sell);
     }
 }

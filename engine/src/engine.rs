@@ -92,6 +92,24 @@ impl Engine {
         self.arena.find(order_id).map(|slot| self.arena.get(slot))
     }
 
+    /// The resting orders at `price` on `side` of a market's book, in time priority (for
+    /// tools that compare the engine's queues with another exchange's, such as the LOBSTER
+    /// check).
+    pub fn level_orders(
+        &self,
+        market: u32,
+        side: Side,
+        price: i64,
+    ) -> impl Iterator<Item = &Order> + '_ {
+        let level = self
+            .books
+            .get(market as usize)
+            .and_then(|book| book.side(side).at(price));
+        level.into_iter().flat_map(move |level| {
+            OrderBook::queue(&self.arena, level).map(move |slot| self.arena.get(slot))
+        })
+    }
+
     /// Applies one stamped command, emitting its events; always ends with one `Done`.
     pub fn apply(&mut self, command: &Command, sink: &mut impl EventSink) {
         self.apply_inner(command, sink);

@@ -1,7 +1,7 @@
 //! pinwheel-engine: commands and events, order books, accounts, and the hot loop.
 //!
 //! [`Engine`] owns every book and balance and is driven by [`Engine::apply`]; [`book`]
-//! exposes the order book alone ([`book::LimitOrderBook`]) for replay tools;
+//! holds the order book that every market keeps;
 //! [`hot_loop`] is the engine process: rings in, journal, apply, ring out.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use pinwheel_engine::alloc_count::{count_allocations, CountingAllocator};
+use pinwheel_engine::alloc_count::{count_allocations, is_counting, CountingAllocator};
 use pinwheel_engine::message::{Event, EventKind};
 use pinwheel_engine::{Counters, Engine, EventSink};
 
@@ -86,4 +86,20 @@ fn applying_commands_after_warm_up_allocates_nothing() {
     assert!(tally.depth_levels - before.2 > 100, "books were never deep");
     assert!(counters.command_count(4) + counters.command_count(7) > 10_000);
     engine.check_invariants().unwrap();
+}
+
+#[test]
+fn counts_this_threads_allocations_only_while_asked() {
+    assert!(is_counting(), "this binary installs the counting allocator");
+    let (_, none) = count_allocations(|| 1 + 1);
+    assert_eq!(none, 0);
+    let (vector, some) = count_allocations(|| std::hint::black_box(vec![1u8; 64]));
+    assert_eq!(some, 1);
+    drop(vector);
+    let _outside = std::hint::black_box(vec![0u8; 8]);
+    let (_, after) = count_allocations(|| ());
+    assert_eq!(
+        after, 0,
+        "allocations outside the counted work are not counted"
+    );
 }

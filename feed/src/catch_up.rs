@@ -15,7 +15,7 @@ use pinwheel_engine::Engine;
 use pinwheel_journal::{latest_snapshot, DurableCursor, JournalReader, JOURNAL_DIR, SNAPSHOT_DIR};
 use tracing::info;
 
-use crate::trade_row::TradeRow;
+use pinwheel_candles::TradeRow;
 
 /// Frames between progress updates.
 const PROGRESS_EVERY: u64 = 1 << 14;

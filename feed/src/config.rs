@@ -7,7 +7,7 @@ use std::time::Duration;
 use pinwheel_engine::config::EngineConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::schema::DEFAULT_TABLE;
+use pinwheel_candles::questdb_candles::DEFAULT_TABLE;
 
 /// The feed's configuration (every key optional).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use pinwheel_candles::TradeRow;
 use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::message::{Event, RECORD_SIZE};
 use pinwheel_journal::DurableCursor;
@@ -23,7 +24,6 @@ use crate::config::FeedConfig;
 use crate::error::FeedError;
 use crate::shipper::{ShipperConfig, TradeShipper};
 use crate::status::FeedStatus;
-use crate::trade_row::TradeRow;
 
 /// How often the metrics file is rewritten.
 const METRICS_EVERY: Duration = Duration::from_secs(1);

@@ -165,7 +165,7 @@ impl SenderThread {
                             link.retry("sending trades", || {
                                 sender
                                     .flush_and_keep(&batch.buffer)
-                                    .map_err(|e| FeedError::QuestDb(e.to_string()))
+                                    .map_err(|e| FeedError::questdb(e.to_string()))
                             })
                         });
                     let answer = sent.map(|()| {
@@ -178,7 +178,7 @@ impl SenderThread {
                     }
                 }
             })
-            .map_err(|e| FeedError::QuestDb(format!("starting the sender thread: {e}")))?;
+            .map_err(|e| FeedError::questdb(format!("starting the sender thread: {e}")))?;
         Ok(Self {
             to_sender: Some(to_sender),
             from_sender,

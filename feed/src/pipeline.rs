@@ -13,7 +13,7 @@ use pinwheel_engine::Engine;
 use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, JOURNAL_DIR};
 use pinwheel_ring::{ensure_run_dir, output_path, BroadcastWriter};
 
-use crate::trade_row::TradeRow;
+use pinwheel_candles::TradeRow;
 
 /// Journal segment size used by the pipeline (small: tests make many short journals).
 const SEGMENT_SIZE: u64 = 16 << 20;

@@ -4,11 +4,8 @@
 //! and lots, never doubles. `DEDUP UPSERT KEYS(ts, symbol, trade_id)` makes a re-sent batch
 //! (after a crash, a timeout whose request did land, a journal catch-up) a no-op.
 
-use crate::error::{check_table, Result};
-use crate::questdb_http::{cell_i64, QuestDbHttp};
-
-/// Default table name.
-pub const DEFAULT_TABLE: &str = "trades";
+use pinwheel_candles::error::{check_table, Result};
+use pinwheel_candles::questdb_http::{cell_i64, QuestDbHttp};
 
 /// The `CREATE TABLE` statement for `table`.
 pub fn create_table_sql(table: &str) -> Result<String> {

@@ -7,16 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pinwheel_candles::questdb_http::QuestDbHttp;
+use pinwheel_candles::trade_row::{side_name, TradeRow};
 use pinwheel_journal::DurableCursor;
 use questdb::ingress::{Buffer, Sender, TimestampNanos};
 use tracing::info;
 
 use crate::error::{FeedError, Result};
 use crate::ilp_link::{Batch, Link, SenderThread, REQUEST_TIMEOUT};
-use crate::questdb_http::QuestDbHttp;
 use crate::schema::{ensure_table, read_cursor, Cursor};
 use crate::status::FeedStatus;
-use crate::trade_row::{side_name, TradeRow};
 
 /// Where and how to ship.
 #[derive(Clone, Debug)]
@@ -83,13 +83,13 @@ impl TradeShipper {
         assert!(config.batch_rows > 0, "batch_rows must be positive");
         let http = QuestDbHttp::new(&config.questdb)?;
         let sender = Sender::from_conf(sender_conf(&http))
-            .map_err(|e| FeedError::QuestDb(format!("ILP sender for {}: {e}", config.questdb)))?;
+            .map_err(|e| FeedError::questdb(format!("ILP sender for {}: {e}", config.questdb)))?;
         let (buffer, spare) = (sender.new_buffer(), sender.new_buffer());
         let stops = [stop, Arc::new(AtomicBool::new(false))];
         let mut link = Link::new(&config.questdb, status.clone(), stops.clone());
         let cursor = link.retry("reading the cursor", || {
             ensure_table(&http, &config.table)?;
-            read_cursor(&http, &config.table)
+            Ok(read_cursor(&http, &config.table)?)
         })?;
         let [_, own_stop] = stops;
         let shipper = Self {
@@ -238,7 +238,7 @@ impl TradeShipper {
             .and_then(|b| b.column_i64("maker_order_id", trade.maker_order_id as i64))
             .and_then(|b| b.column_i64("taker_order_id", trade.taker_order_id as i64))
             .and_then(|b| b.at(TimestampNanos::new(trade.timestamp_ns)))
-            .map_err(|e| FeedError::QuestDb(format!("encoding trade {}: {e}", trade.trade_id)))
+            .map_err(|e| FeedError::questdb(format!("encoding trade {}: {e}", trade.trade_id)))
     }
 
     fn publish_cursor(&self) {

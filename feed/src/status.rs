@@ -1,13 +1,12 @@
 //! What the feed reports about itself: shipping cursor, lag, QuestDB link state. The feed
-//! process writes it as Prometheus text to `<run_dir>/feed.metrics` once a second; edges
-//! append that file to their `/metrics`.
+//! process writes it as Prometheus text to the status file ([`pinwheel_candles::feed_status`])
+//! once a second; edges append that file to their `/metrics`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Name of the metrics file in the run directory.
-pub const METRICS_FILE: &str = "feed.metrics";
+use pinwheel_candles::feed_status::metrics_path;
 
 /// Counters and gauges shared between the shipping loop and whoever reports them.
 #[derive(Debug, Default)]
@@ -101,23 +100,13 @@ impl FeedStatus {
         text
     }
 
-    /// Writes [`Self::render`] to `<run_dir>/feed.metrics` atomically (write, then rename).
+    /// Writes [`Self::render`] to the status file in `run_dir` atomically (write, then rename).
     pub fn write_to(&self, run_dir: &Path) -> std::io::Result<()> {
         let path = metrics_path(run_dir);
         let temporary = path.with_extension("metrics.tmp");
         std::fs::write(&temporary, self.render())?;
         std::fs::rename(&temporary, &path)
     }
-}
-
-/// Where the feed writes its metrics.
-pub fn metrics_path(run_dir: &Path) -> PathBuf {
-    run_dir.join(METRICS_FILE)
-}
-
-/// The feed's last metrics text, for an edge's `/metrics` (None when no feed runs).
-pub fn read_metrics(run_dir: &Path) -> Option<String> {
-    std::fs::read_to_string(metrics_path(run_dir)).ok()
 }
 
 /// Wall-clock nanoseconds since the epoch.
@@ -130,6 +119,7 @@ pub fn now_ns() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pinwheel_candles::feed_status::read_metrics;
 
     #[test]
     fn lag_counts_from_the_oldest_unshipped_trade() {

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use pinwheel_candles::{
+    CandleSource, EmbeddedStore, Interval, Kline, QuestDbCandles, Ticker, TradeRow,
+};
 use pinwheel_engine::message::Side;
 use pinwheel_feed::shipper::{ShipperConfig, TradeShipper};
 use pinwheel_feed::status::FeedStatus;
-use pinwheel_feed::{
-    CandleSource, EmbeddedStore, Interval, Kline, QuestDbCandles, Ticker, TradeRow,
-};
 
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 1_440 * MINUTE;

@@ -21,7 +21,7 @@ fn server() -> Option<&'static QuestDb> {
         .as_ref()
 }
 
-fn ship(url: &str, table: &str, trades: &[pinwheel_feed::TradeRow], pace: Option<Duration>) {
+fn ship(url: &str, table: &str, trades: &[pinwheel_candles::TradeRow], pace: Option<Duration>) {
     let config = ShipperConfig {
         questdb: url.to_string(),
         table: table.to_string(),

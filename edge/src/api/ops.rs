@@ -89,7 +89,7 @@ pub async fn metrics(State(state): State<Shared>) -> impl IntoResponse {
     );
     engine_counters(&state, &mut out);
     // The feed process's own figures (lag, QuestDB link), when one runs on this run dir.
-    if let Some(feed) = pinwheel_feed::status::read_metrics(&state.config.run_dir) {
+    if let Some(feed) = pinwheel_candles::feed_status::read_metrics(&state.config.run_dir) {
         out.push_str(&feed);
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)

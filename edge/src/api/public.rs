@@ -5,9 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::Json;
+use pinwheel_candles::{CandleError, Interval, Kline, Ticker};
 use pinwheel_engine::config::MarketSpec;
 use pinwheel_engine::message::{BookDelta, Command, CommandKind, DepthRequest, EventKind};
-use pinwheel_feed::{FeedError, Interval, Kline, Ticker};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -150,8 +150,8 @@ fn now_ms() -> i64 {
 }
 
 /// A candle query's error: the caller's mistake is 400, an unreachable QuestDB 503; both
-/// with the feed's stable code.
-pub fn candle_error(error: FeedError) -> ApiError {
+/// with the candle store's stable code.
+pub fn candle_error(error: CandleError) -> ApiError {
     if error.is_client_error() {
         ApiError::bad(error.code(), error.to_string())
     } else {
@@ -213,7 +213,7 @@ pub async fn tickers(State(state): State<Shared>, Query(params): Params) -> ApiR
 /// An interval name (`1m 5m 15m 1h 4h 1d 1w`), or 400 naming `field`.
 pub fn parse_interval(field: &str, text: &str) -> ApiResult<Interval> {
     text.parse()
-        .map_err(|e: FeedError| ApiError::field(field, e))
+        .map_err(|e: CandleError| ApiError::field(field, e))
 }
 
 /// A kline as `{openTime, closeTime, open, high, low, close, volume, quoteVolume, trades}`.

@@ -8,11 +8,11 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use pinwheel_candles::Interval;
 use pinwheel_engine::config::MarketSpec;
 use pinwheel_engine::message::{
     BookDelta, EventKind, Fill, OrderUpdate, Side, Trade, FLAG_QUERY_ANSWER,
 };
-use pinwheel_feed::Interval;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use pinwheel_candles::{EmbeddedStore, TradeRow};
 use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::message::{BookDelta, Event, EventKind, Side, Trade};
-use pinwheel_feed::{EmbeddedStore, TradeRow};
 
 use crate::link::EngineLink;
 
@@ -375,7 +375,7 @@ mod tests {
         let symbol = &table.markets[0].symbol;
         let klines = data
             .candles()
-            .klines(symbol, pinwheel_feed::Interval::M1, None, minute + 10, 5)
+            .klines(symbol, pinwheel_candles::Interval::M1, None, minute + 10, 5)
             .unwrap();
         assert_eq!(klines.len(), 1);
         let k = klines[0];

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use pinwheel_candles::questdb_http::{cell_i64, QuestDbHttp};
+use pinwheel_candles::TradeRow;
 use pinwheel_engine::message::Side;
-use pinwheel_feed::questdb_http::{cell_i64, QuestDbHttp};
-use pinwheel_feed::TradeRow;
 
 /// One QuestDB server owned by this test process.
 pub struct QuestDb {

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use crate::candle::{Kline, Ticker};
 use crate::embedded::EmbeddedStore;
-use crate::error::{FeedError, Result};
+use crate::error::{CandleError, Result};
 use crate::interval::Interval;
 use crate::questdb_candles::QuestDbCandles;
 
 /// Where candles come from.
 #[derive(Clone, Debug)]
 pub enum CandleSource {
-    /// SQL against QuestDB's `/exec` (the feed ships the trades).
+    /// SQL against QuestDB's `/exec` (the feed ships the trades there).
     QuestDb(QuestDbCandles),
     /// Computed in-process from the trades the owner applies.
     Embedded(Arc<EmbeddedStore>),
@@ -61,5 +61,5 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| FeedError::QuestDb(format!("query task failed: {e}")))?
+        .map_err(|e| CandleError::QuestDb(format!("query task failed: {e}")))?
 }

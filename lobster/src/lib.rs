@@ -1,13 +1,15 @@
-//! `pinwheel lobster-check`: replays a NASDAQ LOBSTER message file through the engine's
-//! order book and checks it against LOBSTER's book file and NASDAQ's execution order.
+//! `pinwheel lobster-check`: replays a NASDAQ LOBSTER message file through the real
+//! matching engine, as engine commands, and checks it against LOBSTER's book file and
+//! NASDAQ's execution order.
 //!
 //! Prices are LOBSTER's dollars x 10000 used directly as ticks; sizes are shares used as
-//! lots. After every message the top N levels of both sides must equal the book file's row;
-//! for every group of same-time executions of one side, an IOC order for the group's total
-//! at its worst price, matched by the engine, must fill the same resting orders in the same
-//! order and sizes as NASDAQ did.
+//! lots. After every message the top N levels of both sides, as the engine's depth query
+//! answers them, must equal the book file's row; for every group of same-time executions of
+//! one side, an IOC order for the group's total at its worst price, matched by the engine,
+//! must fill the same resting orders in the same order and sizes as NASDAQ did.
 
 mod depth;
+mod engine_book;
 pub mod parse;
 mod replay;
 
@@ -197,7 +199,7 @@ pub fn check_text(messages: &str, book: &str, levels: usize) -> anyhow::Result<L
         parse_book_row(line, levels, row, &mut parsed)?;
         books.push(parsed);
     }
-    Replay::new(&messages, levels).run(&messages, &books)
+    Replay::new(&messages, levels)?.run(&messages, &books)
 }
 
 fn non_empty_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {

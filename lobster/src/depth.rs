@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use pinwheel_engine::book::LimitOrderBook;
 use pinwheel_engine::message::Side;
 
 /// Per side, price -> quantity to add to the engine's level (never stores 0).
@@ -54,11 +53,18 @@ impl Depth {
         self.set(side, price, quantity);
     }
 
-    /// The top `n` levels as NASDAQ would show them: the engine's levels merged with the
+    /// Prices of `side` that hold an unexplained quantity. The top `n` levels shown come
+    /// from at most `n` plus this many engine levels (only these can hide one).
+    pub fn len(&self, side: Side) -> usize {
+        self.side(side).len()
+    }
+
+    /// The top `n` levels as NASDAQ would show them: the engine's levels (best first, at
+    /// least `n + self.len(side)` of them when the engine has that many) merged with the
     /// unexplained quantities, best first, levels at zero or below left out.
-    pub fn view(&self, book: &LimitOrderBook, side: Side, n: usize, out: &mut Vec<(i64, i64)>) {
+    pub fn view(&self, engine: &[(i64, i64)], side: Side, n: usize, out: &mut Vec<(i64, i64)>) {
         out.clear();
-        let mut engine = book.top_levels(side, usize::MAX).peekable();
+        let mut engine = engine.iter().copied().peekable();
         let extra: Box<dyn Iterator<Item = (&i64, &i64)> + '_> = match side {
             Side::Buy => Box::new(self.bids.iter().rev()),
             Side::Sell => Box::new(self.asks.iter()),
@@ -102,38 +108,29 @@ impl Depth {
     }
 }
 
-/// The engine's total at one price (0 if no level).
-pub fn engine_quantity(book: &LimitOrderBook, side: Side, price: i64) -> i64 {
-    book.level_orders(side, price)
-        .map(|order| order.remaining)
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn view_merges_engine_levels_with_unexplained_quantity() {
-        let mut book = LimitOrderBook::new(16, 16);
-        book.add(1, Side::Buy, 100, 5).unwrap();
-        book.add(2, Side::Buy, 98, 5).unwrap();
-        book.add(3, Side::Sell, 103, 2).unwrap();
+        let bids = [(100, 5), (98, 5)];
+        let asks = [(103, 2)];
         let mut depth = Depth::default();
         depth.set(Side::Buy, 99, 7);
         depth.set(Side::Buy, 100, -5);
         depth.add(Side::Buy, 98, 1);
         depth.set(Side::Sell, 102, 4);
         let mut view = Vec::new();
-        depth.view(&book, Side::Buy, 5, &mut view);
+        depth.view(&bids, Side::Buy, 5, &mut view);
         assert_eq!(view, vec![(99, 7), (98, 6)]);
-        depth.view(&book, Side::Buy, 1, &mut view);
+        depth.view(&bids, Side::Buy, 1, &mut view);
         assert_eq!(view, vec![(99, 7)]);
-        depth.view(&book, Side::Sell, 5, &mut view);
+        depth.view(&asks, Side::Sell, 5, &mut view);
         assert_eq!(view, vec![(102, 4), (103, 2)]);
+        assert_eq!((depth.len(Side::Buy), depth.len(Side::Sell)), (3, 1));
         depth.add(Side::Buy, 99, -7);
         assert_eq!(depth.get(Side::Buy, 99), 0);
-        assert_eq!(engine_quantity(&book, Side::Buy, 98), 5);
-        assert_eq!(engine_quantity(&book, Side::Buy, 97), 0);
+        assert_eq!(depth.len(Side::Buy), 2);
     }
 }

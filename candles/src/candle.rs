@@ -5,7 +5,7 @@
 //! the last trade before it, volume 0, trades 0. Buckets before the market's first trade
 //! are left out (there is no price to show).
 
-use crate::error::{FeedError, Result};
+use crate::error::{CandleError, Result};
 use crate::interval::Interval;
 
 /// Most klines one query may return.
@@ -159,12 +159,12 @@ impl KlineRange {
         limit: usize,
     ) -> Result<Self> {
         if limit == 0 || limit > MAX_KLINES {
-            return Err(FeedError::InvalidRange(format!(
+            return Err(CandleError::InvalidRange(format!(
                 "limit must be 1..={MAX_KLINES}, got {limit}"
             )));
         }
         if end_ms < 0 || start_ms.is_some_and(|start| start < 0 || start > end_ms) {
-            return Err(FeedError::InvalidRange(format!(
+            return Err(CandleError::InvalidRange(format!(
                 "need 0 <= start <= end, got start {start_ms:?} end {end_ms}"
             )));
         }

@@ -1,5 +1,5 @@
-//! Replays LOBSTER messages through the engine's book and checks every book row and every
-//! group of same-time executions against NASDAQ.
+//! Replays LOBSTER messages through the engine ([`EngineBook`]) and checks every book row
+//! and every group of same-time executions against NASDAQ.
 //!
 //! Orders the file never submitted (they rested before 09:30, or were added below the top
 //! N levels, which a level-N file leaves out) are inferred from the messages that name
@@ -12,18 +12,19 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{bail, Context};
-use pinwheel_engine::book::{crosses, opposite, LimitOrderBook};
+use pinwheel_engine::book::{crosses, opposite};
 use pinwheel_engine::message::Side;
 
-use super::depth::{engine_quantity, Depth};
+use super::depth::Depth;
+use super::engine_book::{EngineBook, SweepFill};
 use super::parse::{BookRow, Message, MessageKind};
 use super::{BookMismatch, LobsterSummary, PriorityMismatch, SHOWN_MISMATCHES};
 
-/// The replay state: the engine's book, a scratch book for matching checks, and what the
-/// message file cannot explain.
+/// The replay state: the engine that follows NASDAQ's messages, a scratch engine for the
+/// matching checks, and what the message file cannot explain.
 pub struct Replay {
-    book: LimitOrderBook,
-    scratch: LimitOrderBook,
+    book: EngineBook,
+    scratch: EngineBook,
     depth: Depth,
     /// Orders named before (or without) their submission -> least size they had.
     inferred: HashMap<u64, i64>,
@@ -36,15 +37,16 @@ pub struct Replay {
     levels: usize,
     previous: BookRow,
     view: Vec<(i64, i64)>,
+    /// The engine's levels as its depth query answered.
+    engine_levels: Vec<(i64, i64)>,
     later: Vec<(u64, i64)>,
-    copied: Vec<u64>,
     summary: LobsterSummary,
 }
 
 impl Replay {
     /// Prepares a replay of `messages` checked at depth `levels`: scans the file once for
-    /// orders it never submits and sizes the books.
-    pub fn new(messages: &[Message], levels: usize) -> Self {
+    /// orders it never submits and sizes the engines.
+    pub fn new(messages: &[Message], levels: usize) -> anyhow::Result<Self> {
         let mut submitted = HashMap::new();
         let mut inferred: HashMap<u64, i64> = HashMap::new();
         let mut prices = HashSet::new();
@@ -63,9 +65,9 @@ impl Replay {
         }
         let max_orders = submitted.len() + inferred.len() + 16;
         let max_levels = prices.len() + 16;
-        Self {
-            book: LimitOrderBook::new(max_orders, max_levels),
-            scratch: LimitOrderBook::new(max_orders, max_levels),
+        Ok(Self {
+            book: EngineBook::new(max_orders, max_levels)?,
+            scratch: EngineBook::new(max_orders, max_levels)?,
             depth: Depth::default(),
             inferred,
             submitted,
@@ -74,13 +76,13 @@ impl Replay {
             levels,
             previous: BookRow::default(),
             view: Vec::with_capacity(levels),
+            engine_levels: Vec::with_capacity(levels),
             later: Vec::new(),
-            copied: Vec::new(),
             summary: LobsterSummary {
                 levels,
                 ..LobsterSummary::default()
             },
-        }
+        })
     }
 
     /// Replays every message, checking the book after each against `books[i]`.
@@ -117,21 +119,21 @@ impl Replay {
             MessageKind::Submit => {
                 self.book
                     .add(message.order_id, side, price, size)
-                    .map_err(|error| anyhow::anyhow!("row {row}: submit refused: {error:?}"))?;
+                    .with_context(|| format!("row {row}: submit"))?;
             }
             MessageKind::PartialCancel | MessageKind::Execute => {
                 let remaining = self.ensure_resting(message, row)?;
                 let taken = size.min(remaining);
                 self.book
                     .reduce(message.order_id, taken)
-                    .map_err(|error| anyhow::anyhow!("row {row}: reduce refused: {error:?}"))?;
+                    .with_context(|| format!("row {row}: reduce"))?;
                 self.correct_size(side, price, taken, size);
             }
             MessageKind::Delete => {
                 let remaining = self.ensure_resting(message, row)?;
                 self.book
                     .cancel(message.order_id)
-                    .map_err(|error| anyhow::anyhow!("row {row}: delete refused: {error:?}"))?;
+                    .with_context(|| format!("row {row}: delete"))?;
                 self.correct_size(side, price, remaining, size);
             }
             MessageKind::ExecuteHidden => self.summary.hidden_executions += 1,
@@ -197,25 +199,21 @@ impl Replay {
         self.later.extend(
             self.book
                 .level_orders(side, price)
-                .filter(|order| order.id > id)
-                .map(|order| (order.id, order.remaining)),
+                .filter(|&(later_id, _)| later_id > id),
         );
-        let refused = |error| anyhow::anyhow!("book refused: {error:?}");
         for &(later_id, _) in &self.later {
-            self.book.cancel(later_id).map_err(refused)?;
+            self.book.cancel(later_id)?;
         }
-        self.book.add(id, side, price, size).map_err(refused)?;
+        self.book.add(id, side, price, size)?;
         for &(later_id, remaining) in &self.later {
-            self.book
-                .add(later_id, side, price, remaining)
-                .map_err(refused)?;
+            self.book.add(later_id, side, price, remaining)?;
         }
         Ok(())
     }
 
     /// Checks the engine's matching priority on one group of same-time executions: copies
-    /// the levels they can reach into the scratch book, sends an IOC order for their total
-    /// at their worst price through `match_incoming`, and compares the fills with NASDAQ's.
+    /// the levels they can reach into the scratch engine (same queues), sends it an IOC
+    /// order for their total at their worst price, and compares its fills with NASDAQ's.
     fn check_execution_group(&mut self, group: &[Message], row: usize) -> anyhow::Result<()> {
         for message in group {
             self.ensure_resting(message, row)?;
@@ -229,22 +227,20 @@ impl Replay {
             .expect("a group has a row");
         self.remove_departed_ahead(group, maker, worst);
         let total: i64 = group.iter().map(|m| m.size).sum();
-        copy_reachable_levels(
-            &self.book,
-            &mut self.scratch,
-            maker,
-            worst,
-            &mut self.copied,
-        )?;
+        copy_reachable_levels(&self.book, &mut self.scratch, maker, worst)?;
+        let mut fills = Vec::with_capacity(group.len());
+        self.scratch.sweep(taker, worst, total, &mut fills)?;
+        self.scratch.clear()?;
         let mut engine = Vec::with_capacity(group.len());
         let mut prices = Vec::with_capacity(group.len());
-        self.scratch
-            .match_incoming(taker, Some(worst), total, |fill, _| {
-                push_coalesced(&mut engine, fill.maker_id, fill.quantity);
-                prices.push((fill.maker_id, fill.price));
-            });
-        for id in self.copied.drain(..) {
-            let _gone_if_filled = self.scratch.cancel(id);
+        for &SweepFill {
+            maker_id,
+            price,
+            quantity,
+        } in &fills
+        {
+            push_coalesced(&mut engine, maker_id, quantity);
+            prices.push((maker_id, price));
         }
         let mut nasdaq = Vec::with_capacity(group.len());
         for message in group {
@@ -311,8 +307,7 @@ impl Replay {
         self.summary.book_rows_checked += 1;
         let mut row_mismatched = false;
         for side in [Side::Sell, Side::Buy] {
-            self.depth
-                .view(&self.book, side, self.levels, &mut self.view);
+            self.show(side);
             if self.view == want.side(side) {
                 continue;
             }
@@ -335,12 +330,21 @@ impl Replay {
         self.previous.clone_from(want);
     }
 
+    /// Fills `self.view` with the top levels of `side` as NASDAQ would show them: the
+    /// engine's, from its depth query, merged with what the messages cannot explain.
+    fn show(&mut self, side: Side) {
+        let needed = self.levels + self.depth.len(side);
+        self.book.depth(side, needed, &mut self.engine_levels);
+        self.depth
+            .view(&self.engine_levels, side, self.levels, &mut self.view);
+    }
+
     /// Brings levels of `side` that the previous row did not show to `want` (they were
     /// below level N, where the file reports nothing); returns true if the shown levels
     /// still differ from `want` (a real mismatch, left as the engine has it).
     fn reconcile(&mut self, side: Side, want: &[(i64, i64)]) -> bool {
         for &(price, quantity) in want {
-            let engine = engine_quantity(&self.book, side, price);
+            let engine = self.book.level_quantity(side, price);
             let shown = (engine + self.depth.get(side, price)).max(0);
             if shown == quantity || self.was_visible(side, price) {
                 continue;
@@ -355,8 +359,7 @@ impl Replay {
         }
         // Each pass empties one hidden level NASDAQ does not show; there are finitely many.
         loop {
-            self.depth
-                .view(&self.book, side, self.levels, &mut self.view);
+            self.show(side);
             let extra = self.view.iter().map(|&(price, _)| price).find(|&price| {
                 !want.iter().any(|&(p, _)| p == price) && !self.was_visible(side, price)
             });
@@ -373,11 +376,7 @@ impl Replay {
     /// the engine's orders there are cancelled so they can never trade again.
     fn clear_level(&mut self, side: Side, price: i64) {
         self.later.clear();
-        self.later.extend(
-            self.book
-                .level_orders(side, price)
-                .map(|order| (order.id, order.remaining)),
-        );
+        self.later.extend(self.book.level_orders(side, price));
         for &(id, _) in &self.later {
             let cancelled = self.book.cancel(id);
             debug_assert!(cancelled.is_ok(), "order listed in its level must cancel");
@@ -394,8 +393,7 @@ impl Replay {
         self.later.extend(
             self.book
                 .level_orders(side, price)
-                .filter(|order| is_never_named_after(&self.last_named, order.id, at))
-                .map(|order| (order.id, order.remaining)),
+                .filter(|&(id, _)| is_never_named_after(&self.last_named, id, at)),
         );
         self.later.sort_unstable();
         let mut left = quantity;
@@ -419,13 +417,11 @@ impl Replay {
     fn remove_departed_ahead(&mut self, group: &[Message], maker: Side, worst: i64) {
         let taker = opposite(maker);
         self.later.clear();
-        for (price, _) in self.book.top_levels(maker, usize::MAX) {
+        for price in self.book.level_prices(maker) {
             if !crosses(taker, Some(worst), price) {
                 break;
             }
-            let orders = self.book.level_orders(maker, price);
-            self.later
-                .extend(orders.map(|order| (order.id, order.remaining)));
+            self.later.extend(self.book.level_orders(maker, price));
         }
         let named = |id: u64| group.iter().any(|m| m.order_id == id);
         let Some(last_named) = self.later.iter().rposition(|&(id, _)| named(id)) else {
@@ -436,7 +432,7 @@ impl Replay {
         self.later
             .retain(|&(id, _)| is_never_named_after(&self.last_named, id, at));
         for &(id, remaining) in &self.later {
-            let order = *self.book.order(id).expect("a listed order rests");
+            let order = self.book.order(id).expect("a listed order rests");
             let cancelled = self.book.cancel(id);
             debug_assert!(cancelled.is_ok(), "a listed order cancels");
             self.depth.add(order.side, order.price, remaining);
@@ -487,25 +483,23 @@ fn push_coalesced(fills: &mut Vec<(u64, i64)>, id: u64, quantity: i64) {
 }
 
 /// Copies, in queue order, every order of `maker`'s levels a taker limited at `worst`
-/// could reach into the (empty) scratch book; records the ids copied.
+/// could reach into the (empty) scratch engine.
 fn copy_reachable_levels(
-    book: &LimitOrderBook,
-    scratch: &mut LimitOrderBook,
+    book: &EngineBook,
+    scratch: &mut EngineBook,
     maker: Side,
     worst: i64,
-    copied: &mut Vec<u64>,
 ) -> anyhow::Result<()> {
-    debug_assert!(scratch.is_empty(), "scratch book left dirty");
+    debug_assert!(scratch.is_empty(), "scratch engine left dirty");
     let taker = opposite(maker);
-    for (price, _) in book.top_levels(maker, usize::MAX) {
+    for price in book.level_prices(maker) {
         if !crosses(taker, Some(worst), price) {
             break;
         }
-        for order in book.level_orders(maker, price) {
+        for (id, remaining) in book.level_orders(maker, price) {
             scratch
-                .add(order.id, maker, price, order.remaining)
-                .map_err(|error| anyhow::anyhow!("scratch book refused: {error:?}"))?;
-            copied.push(order.id);
+                .add(id, maker, price, remaining)
+                .context("copying into the scratch engine")?;
         }
     }
     Ok(())

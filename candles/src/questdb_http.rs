@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{FeedError, Result};
+use crate::error::{CandleError, Result};
 
 /// Longest a single SQL request may take.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +36,7 @@ impl QuestDbHttp {
     pub fn new(base_url: &str) -> Result<Self> {
         let base_url = base_url.trim_end_matches('/').to_string();
         if !base_url.starts_with("http://") {
-            return Err(FeedError::QuestDb(format!(
+            return Err(CandleError::QuestDb(format!(
                 "address {base_url:?} must start with http://"
             )));
         }
@@ -76,24 +76,24 @@ impl QuestDbHttp {
             .get(&url)
             .query("query", sql)
             .call()
-            .map_err(|e| FeedError::QuestDb(format!("{url}: {e}")))?;
+            .map_err(|e| CandleError::QuestDb(format!("{url}: {e}")))?;
         let status = response.status();
         let body = response
             .body_mut()
             .with_config()
             .limit(64 << 20)
             .read_to_string()
-            .map_err(|e| FeedError::QuestDb(format!("{url}: reading the answer: {e}")))?;
+            .map_err(|e| CandleError::QuestDb(format!("{url}: reading the answer: {e}")))?;
         if !status.is_success() {
             let message = serde_json::from_str::<ExecError>(&body)
                 .map(|e| e.error)
                 .unwrap_or(body);
-            return Err(FeedError::QuestDb(format!(
+            return Err(CandleError::QuestDb(format!(
                 "{status} for `{sql}`: {message}"
             )));
         }
         serde_json::from_str(&body)
-            .map_err(|e| FeedError::QuestDb(format!("unreadable answer to `{sql}`: {e}")))
+            .map_err(|e| CandleError::QuestDb(format!("unreadable answer to `{sql}`: {e}")))
     }
 }
 
@@ -120,6 +120,6 @@ pub fn cell_i64(row: &[Value], index: usize) -> Result<Option<i64>> {
         .transpose()
 }
 
-fn bad_cell(row: &[Value], index: usize) -> FeedError {
-    FeedError::QuestDb(format!("column {index} of row {row:?} is not an integer"))
+fn bad_cell(row: &[Value], index: usize) -> CandleError {
+    CandleError::QuestDb(format!("column {index} of row {row:?} is not an integer"))
 }

@@ -1,4 +1,5 @@
-//! One trade as the feed ships and aggregates it, taken from the engine's `Trade` event.
+//! One trade as the feed ships it and the candle stores aggregate it, taken from the
+//! engine's `Trade` event.
 
 use pinwheel_engine::message::{Event, EventKind, Side, Trade};
 

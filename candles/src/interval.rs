@@ -1,7 +1,7 @@
 //! Kline intervals and their calendar alignment (UTC; weeks start on Monday, as in QuestDB's
 //! `ALIGN TO CALENDAR` and in Binance's API).
 
-use crate::error::FeedError;
+use crate::error::CandleError;
 
 const MINUTE_MS: i64 = 60_000;
 /// 1970-01-01 was a Thursday; the first Monday is four days later.
@@ -74,14 +74,14 @@ impl Interval {
 }
 
 impl std::str::FromStr for Interval {
-    type Err = FeedError;
+    type Err = CandleError;
 
-    fn from_str(text: &str) -> Result<Self, FeedError> {
+    fn from_str(text: &str) -> Result<Self, CandleError> {
         TABLE
             .iter()
             .find(|row| row.1 == text)
             .map(|row| row.0)
-            .ok_or_else(|| FeedError::UnknownInterval(text.to_string()))
+            .ok_or_else(|| CandleError::UnknownInterval(text.to_string()))
     }
 }
 

@@ -15,6 +15,10 @@ pub struct QuestDbCandles {
 
 const NS_PER_MS: i64 = 1_000_000;
 
+/// The trades table's name unless configured otherwise: the feed ships into it, edges
+/// query it.
+pub const DEFAULT_TABLE: &str = "trades";
+
 impl QuestDbCandles {
     /// Queries `table` on the server at `base_url` (`http://127.0.0.1:9000`).
     pub fn new(base_url: &str, table: &str) -> Result<Self> {

@@ -12,7 +12,7 @@ use std::sync::RwLock;
 use pinwheel_engine::config::MarketTable;
 
 use crate::candle::{ticker_from, ticker_window, Bucket, Kline, KlineRange, Ticker};
-use crate::error::{check_symbol, FeedError, Result};
+use crate::error::{check_symbol, CandleError, Result};
 use crate::interval::Interval;
 use crate::trade_row::TradeRow;
 
@@ -94,7 +94,7 @@ impl MarketSeries {
         let window = ticker_window(now_ms);
         if let Some((dropped_second, _)) = self.dropped {
             if dropped_second >= window.0 {
-                return Err(FeedError::NotRetained(format!(
+                return Err(CandleError::NotRetained(format!(
                     "the ticker at {now_ms} needs trades older than the {SECONDS_RETAINED} s kept"
                 )));
             }
@@ -146,26 +146,6 @@ impl EmbeddedStore {
             series.add(trade);
         }
         true
-    }
-
-    /// Rebuilds the store from the journal in `<data_dir>/journal` (replayed through a fresh
-    /// engine with the engine's configuration). Attach to the output ring first, then call
-    /// this, then apply the ring's trades: the overlap is ignored by trade id. Returns the
-    /// number of trades applied.
-    pub fn rebuild_from_journal(
-        &self,
-        data_dir: &std::path::Path,
-        config: &pinwheel_engine::config::EngineConfig,
-    ) -> anyhow::Result<u64> {
-        let table = MarketTable::resolve(config)
-            .map_err(|e| anyhow::anyhow!("market configuration: {e}"))?;
-        let mut replay =
-            crate::catch_up::JournalCatchUp::new(data_dir, table, config.capacity.clone());
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        replay.run(0, 0, u64::MAX, None, &stop, |trade| {
-            self.apply(trade);
-            Ok(())
-        })
     }
 
     /// Klines of `market`; same contract as the QuestDB back-end.
