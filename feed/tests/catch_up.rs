@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use pinwheel_candles::TradeRow;
 use pinwheel_engine::config::{Capacity, EngineConfig, MarketTable};
 use pinwheel_engine::message::Side;
 use pinwheel_engine::recovery::{journal_dir, replay_into, snapshot_dir, DiscardEvents};
 use pinwheel_engine::Engine;
 use pinwheel_feed::catch_up::JournalCatchUp;
 use pinwheel_feed::pipeline::EnginePipeline;
-use pinwheel_feed::TradeRow;
 use pinwheel_journal::write_snapshot;
 
 fn engine_config() -> EngineConfig {
