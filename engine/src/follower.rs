@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pinwheel_journal::{apply_retention, write_snapshot, DurableCursor, JournalReader, Retention};
+use pinwheel_journal::{apply_retention, write_snapshot, DurableCursor, Retention};
 
 use crate::config::EngineConfig;
-use crate::message::Command;
-use crate::recovery::{journal_dir, recover, snapshot_dir, DiscardEvents, Recovered};
+use crate::recovery::{journal_dir, recover_follower, snapshot_dir, DiscardEvents};
 use crate::Engine;
 
 /// What the follower does besides following.
@@ -44,10 +43,8 @@ pub fn follow(
     engine_config: &EngineConfig,
     stop: &AtomicBool,
 ) -> anyhow::Result<Followed> {
-    let Recovered { mut engine, report } = recover(&config.data_dir, engine_config, None)?;
+    let (mut follower, report) = recover_follower(&config.data_dir, engine_config, None)?;
     tracing::info!(%report, "follower caught up");
-    let journal = journal_dir(&config.data_dir);
-    let mut reader = JournalReader::open(&journal, engine.last_sequence() + 1)?;
     let mut durable = DurableCursor::open(&config.run_dir).ok();
     let mut since_snapshot = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -56,23 +53,13 @@ pub fn follow(
         }
         let limit = durable.as_ref().map_or(u64::MAX, DurableCursor::get);
         let mut applied = 0u64;
-        while let Some(frame) = reader.next_at_most(limit)? {
-            let command = Command::from_bytes(frame.payload);
-            anyhow::ensure!(
-                command.head.sequence == frame.sequence,
-                "journal frame {} holds a command stamped {}",
-                frame.sequence,
-                command.head.sequence
-            );
-            engine.apply(&command, &mut DiscardEvents);
+        // Now and then, look at the stop flag and the snapshot schedule.
+        while applied < 65_536 && follower.apply_next(limit, &mut DiscardEvents)?.is_some() {
             applied += 1;
-            if applied >= 65_536 {
-                break; // look at the stop flag and the snapshot schedule now and then
-            }
         }
         since_snapshot += applied;
         if config.snapshot_every > 0 && since_snapshot >= config.snapshot_every {
-            take_snapshot(&engine, &config.data_dir, config.retention)?;
+            take_snapshot(follower.engine(), &config.data_dir, config.retention)?;
             since_snapshot = 0;
         }
         if applied == 0 {
@@ -80,8 +67,8 @@ pub fn follow(
         }
     }
     Ok(Followed {
-        last_sequence: reader.last_sequence().max(report.last_sequence),
-        engine,
+        last_sequence: follower.last_sequence(),
+        engine: follower.into_engine(),
     })
 }
 

@@ -1,14 +1,16 @@
 //! The engine's hot loop: drain the input rings, stamp, journal, apply, publish.
 //!
-//! One thread owns the [`Engine`]. Per command it does a fixed amount of work: copy the
-//! record out of the ring, stamp the next sequence and the time, copy it into the
-//! journal's mapped segment (no syscall: the flusher thread makes it durable), apply it,
-//! and copy each event into the output ring. Housekeeping (edge attach/detach, heartbeats,
-//! the stop flag) runs once every [`HOUSEKEEPING_EVERY`] polls, never per command.
+//! One thread owns the [`Engine`]. Each poll is one [`Sequencer::poll`] with the input rings
+//! as the command source and the output ring as the event sink: per command a fixed amount
+//! of work (copy the record out of the ring, stamp the next sequence and the time, copy it
+//! into the journal's mapped segment, apply it, copy each event into the output ring; no
+//! syscall: the flusher thread makes the journal durable). When every ring is empty the loop
+//! waits in one place, the [`Waiter`]. Housekeeping (edge attach/detach, heartbeats, the
+//! stop flag) runs once every [`HOUSEKEEPING_EVERY`] polls, never per command.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, Retention};
 use pinwheel_ring::{
@@ -16,16 +18,20 @@ use pinwheel_ring::{
 };
 
 use crate::config::EngineConfig;
-use crate::message::{Command, CommandKind, Event, RECORD_SIZE};
+use crate::message::{Command, Event, RECORD_SIZE};
 use crate::recovery::{recover, Recovered};
+use crate::sequencer::{CommandSource, Sequencer};
 use crate::shared_counters::SharedCounters;
-use crate::{Engine, EventSink};
+use crate::EventSink;
 
 /// The shared counters' file name in the run directory.
 pub const COUNTERS_FILE: &str = "counters";
 
 /// The journal's staging folder inside the run directory.
 pub const JOURNAL_STAGE_DIR: &str = "journal-stage";
+
+/// Most commands taken from the rings per poll, by default.
+pub const DEFAULT_BATCH: usize = 256;
 
 /// Polls between two rounds of housekeeping.
 pub const HOUSEKEEPING_EVERY: u64 = 1024;
@@ -77,7 +83,7 @@ impl HotLoopConfig {
             max_edges: 16,
             input_capacity: 1 << 14,
             output_capacity: 1 << 18,
-            batch: 256,
+            batch: DEFAULT_BATCH,
         }
     }
 
@@ -97,40 +103,24 @@ impl HotLoopConfig {
     }
 }
 
-/// Publishes every event into the output ring.
-struct OutputSink<'a> {
-    writer: &'a mut BroadcastWriter,
-}
-
-impl EventSink for OutputSink<'_> {
+/// The output ring takes every event the engine emits, as it is emitted.
+impl EventSink for BroadcastWriter {
+    #[inline]
     fn emit(&mut self, event: &Event) {
-        self.writer.publish(event.as_bytes());
+        self.publish(event.as_bytes());
     }
 }
 
-/// Stamps commands with the next sequence number and a never-decreasing time.
-struct Stamper {
-    next_sequence: u64,
-    last_timestamp_ns: u64,
-}
-
-impl Stamper {
-    /// Stamps `command`; returns whether it must be journaled (queries are not).
-    fn stamp(&mut self, command: &mut Command) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.last_timestamp_ns = self.last_timestamp_ns.max(now);
-        command.head.timestamp_ns = self.last_timestamp_ns;
-        if !is_journaled(command.head.kind) {
-            // A query reads the state left by the last journaled command; an edge in sync
-            // durability releases its answer once that sequence is durable.
-            command.head.sequence = self.next_sequence - 1;
-            return false;
-        }
-        command.head.sequence = self.next_sequence;
-        self.next_sequence += 1;
-        true
+/// The input rings hand out their records in turns; each becomes a command.
+impl CommandSource for InputHub {
+    #[inline]
+    fn drain(&mut self, max: usize, mut take: impl FnMut(Command)) -> usize {
+        InputHub::drain(self, max, |edge_id, bytes| {
+            let mut command = Command::from_bytes(bytes);
+            // The ring says who wrote the record; the record's own claim is not trusted.
+            command.head.edge_id = edge_id;
+            take(command);
+        })
     }
 }
 
@@ -142,12 +132,13 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let mut stage = Stage::open(config, engine_config)?;
     pin_current_thread(config.engine_core);
-    tracing::info!(next_sequence = stage.stamper.next_sequence, run_dir = %config.run_dir.display(), "engine running");
+    tracing::info!(next_sequence = stage.sequencer.last_sequence() + 1, run_dir = %config.run_dir.display(), "engine running");
     stage.poll_until(config, stop);
-    stage.journal.close()?;
+    let last_sequence = stage.sequencer.last_sequence();
+    let engine = stage.sequencer.close()?;
     tracing::info!(
-        last_sequence = stage.stamper.next_sequence - 1,
-        state_hash = %format!("{:016x}", stage.engine.state_hash()),
+        last_sequence,
+        state_hash = %format!("{:016x}", engine.state_hash()),
         "engine stopped"
     );
     Ok(())
@@ -155,14 +146,10 @@ pub fn run(
 
 /// Everything the engine thread owns while it runs.
 struct Stage {
-    engine: Engine,
+    sequencer: Sequencer,
     hub: InputHub,
     output: BroadcastWriter,
     counters: SharedCounters,
-    journal: JournalWriter,
-    stamper: Stamper,
-    /// The records of one poll, copied out of the rings before any is journaled (see `poll_once`).
-    pending: Vec<Command>,
 }
 
 impl Stage {
@@ -195,18 +182,11 @@ impl Stage {
         let counters = SharedCounters::open_or_create(&config.run_dir.join(COUNTERS_FILE))?;
         let next_sequence = report.last_sequence + 1;
         let journal = JournalWriter::open(&journal_config, durable, next_sequence)?;
-        let stamper = Stamper {
-            next_sequence,
-            last_timestamp_ns: 0,
-        };
         Ok(Self {
-            engine,
+            sequencer: Sequencer::new(engine, journal, next_sequence, config.batch),
             hub,
             output,
             counters,
-            journal,
-            stamper,
-            pending: Vec::with_capacity(config.batch),
         })
     }
 
@@ -221,8 +201,10 @@ impl Stage {
                 .get()
                 .record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
             last_poll = now;
-            if self.poll_once(config.batch) > 0 {
-                self.journal.publish();
+            let polled = self
+                .sequencer
+                .poll(&mut self.hub, &mut self.output, self.counters.get());
+            if polled > 0 {
                 waiter.reset();
             } else {
                 waiter.idle();
@@ -235,48 +217,6 @@ impl Stage {
                 }
             }
         }
-    }
-
-    /// Takes up to `batch` commands from the rings: stamp, journal, apply, publish.
-    ///
-    /// The records are copied out and their ring slots released before any is journaled. A
-    /// ring hands a record out again after a restart until its slot is released, so journaling
-    /// inside the drain callback let a kill between the append and the release journal a command
-    /// that the next engine then journaled a second time. In this order a kill loses at most the
-    /// unanswered commands of one poll, and applies none twice, whatever the edges' request ids.
-    fn poll_once(&mut self, batch: usize) -> usize {
-        let Self {
-            engine,
-            hub,
-            output,
-            counters,
-            journal,
-            stamper,
-            pending,
-        } = self;
-        debug_assert!(
-            batch <= pending.capacity(),
-            "allocated at start for `batch`"
-        );
-        let drained = hub.drain(batch, |edge_id, bytes| {
-            let mut command = Command::from_bytes(bytes);
-            // The ring says who wrote the record; the record's own claim is not trusted.
-            command.head.edge_id = edge_id;
-            pending.push(command);
-        });
-        let mut sink = OutputSink { writer: output };
-        for command in pending.iter_mut() {
-            if stamper.stamp(command) {
-                journal.append(
-                    command.head.sequence,
-                    command.head.timestamp_ns,
-                    command.as_bytes(),
-                );
-            }
-            engine.apply_counted(command, &mut sink, counters.get());
-        }
-        pending.clear();
-        drained
     }
 }
 
@@ -303,34 +243,5 @@ pub fn pin_current_thread(core: Option<usize>) {
             core,
             "cannot pin to this core (not allowed for this process); running unpinned"
         ),
-    }
-}
-
-/// Whether a command kind byte names a journaled command.
-pub fn is_journaled(kind: u8) -> bool {
-    !CommandKind::from_u8(kind).is_some_and(CommandKind::is_query)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::message::{Transfer, UserLookup};
-
-    #[test]
-    fn queries_reuse_the_last_sequence_and_time_never_goes_back() {
-        let mut stamper = Stamper {
-            next_sequence: 10,
-            last_timestamp_ns: u64::MAX - 1,
-        };
-        let mut deposit = Command::new(CommandKind::Deposit as u8, &Transfer::default());
-        assert!(stamper.stamp(&mut deposit));
-        assert_eq!(deposit.head.sequence, 10);
-        assert_eq!(deposit.head.timestamp_ns, u64::MAX - 1);
-        let mut query = Command::new(CommandKind::QueryUser as u8, &UserLookup::default());
-        assert!(!stamper.stamp(&mut query));
-        assert_eq!(query.head.sequence, 10);
-        assert_eq!(stamper.next_sequence, 11);
-        assert!(!is_journaled(CommandKind::QueryDepth as u8));
-        assert!(is_journaled(CommandKind::PlaceOrder as u8));
     }
 }

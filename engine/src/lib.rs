@@ -2,7 +2,8 @@
 //!
 //! [`Engine`] owns every book and balance and is driven by [`Engine::apply`]; [`book`]
 //! holds the order book that every market keeps;
-//! [`hot_loop`] is the engine process: rings in, journal, apply, ring out.
+//! [`sequencer`] is the engine's step (stamp, journal, apply, publish) and [`hot_loop`] the
+//! engine process that runs it: rings in, journal, apply, ring out.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -23,6 +24,7 @@ mod funding;
 pub mod hot_loop;
 pub mod index;
 mod invariants;
+pub mod journal_follower;
 mod matching;
 pub mod message;
 mod place;
@@ -30,6 +32,7 @@ mod queries;
 mod read_ahead;
 pub mod recovery;
 pub mod reject_reason;
+pub mod sequencer;
 pub mod shared_counters;
 mod sink;
 mod snapshot;

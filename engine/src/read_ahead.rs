@@ -1,5 +1,6 @@
 //! Replay in two stages on two threads, as in a pipeline: a reader thread reads and checks
-//! the journal's frames (CRC, sequence order) and copies their commands into batches; the
+//! the journal's frames (CRC, sequence order, [`command_in`]) and copies their commands into
+//! batches; the
 //! caller's thread only applies them. Reading and checking cost about a third of a replay,
 //! so overlapping them with `apply` makes recovery that much shorter.
 //!
@@ -14,6 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use pinwheel_journal::replay_while;
 
+use crate::journal_follower::{command_in, FollowError, FrameProblem};
 use crate::message::Command;
 
 /// Commands per batch: large enough that a hand-over costs little per command, small enough
@@ -27,20 +29,20 @@ const BATCHES: usize = 4;
 pub(crate) struct ReadSummary {
     /// Sequence of the last frame read (0 if none).
     pub last_sequence: u64,
-    /// The first frame whose command carries another sequence: (frame's, command's).
-    pub mismatch: Option<(u64, u64)>,
+    /// The frame the reader stopped at because it does not hold its command.
+    pub problem: Option<FrameProblem>,
 }
 
 /// Calls `apply` on this thread with every journaled command from `from` up to `to`, in
-/// order, while another thread reads ahead. The journal's error, if any, comes after every
-/// command before the damage was applied (as with a plain replay).
+/// order, while another thread reads ahead. The journal's error (or a frame's problem), if
+/// any, comes after every command before it was applied, and none after it.
 pub(crate) fn replay_read_ahead(
     journal: &Path,
     from: u64,
     to: Option<u64>,
     progress: bool,
     mut apply: impl FnMut(&Command),
-) -> anyhow::Result<ReadSummary> {
+) -> Result<ReadSummary, FollowError> {
     let (full_tx, full_rx) = sync_channel::<Vec<Command>>(BATCHES);
     let (empty_tx, empty_rx) = sync_channel::<Vec<Command>>(BATCHES);
     for _ in 0..BATCHES {
@@ -78,16 +80,19 @@ fn read_batches(
     progress: bool,
     full: SyncSender<Vec<Command>>,
     empty: Receiver<Vec<Command>>,
-) -> anyhow::Result<ReadSummary> {
+) -> Result<ReadSummary, FollowError> {
     let mut summary = ReadSummary::default();
     let Ok(mut batch) = empty.recv() else {
         return Ok(summary);
     };
     replay_while(journal, from, to, progress, |frame| {
-        let command = Command::from_bytes(frame.payload);
-        if command.head.sequence != frame.sequence && summary.mismatch.is_none() {
-            summary.mismatch = Some((frame.sequence, command.head.sequence));
-        }
+        let command = match command_in(&frame) {
+            Ok(command) => command,
+            Err(problem) => {
+                summary.problem = Some(problem);
+                return ControlFlow::Break(());
+            }
+        };
         summary.last_sequence = frame.sequence;
         batch.push(command);
         if batch.len() < BATCH {
@@ -146,7 +151,7 @@ mod tests {
         .unwrap();
         assert_eq!(next, 5_001);
         assert_eq!(summary.last_sequence, 5_000);
-        assert_eq!(summary.mismatch, None);
+        assert_eq!(summary.problem, None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

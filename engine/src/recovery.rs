@@ -1,16 +1,17 @@
-//! Rebuilding the engine's state: newest valid snapshot, then the journal after it.
-//!
-//! The same code serves the engine's start, `pinwheel journal replay`, the snapshot
-//! follower and the feed's catch-up, so all of them agree on what the journal means.
+//! Rebuilding the engine's state at its start: repair the journal, then the newest valid
+//! snapshot and the journal after it, through the [`JournalFollower`] that also serves
+//! `pinwheel journal replay`, the snapshot follower, the feed's catch-up and the edge's
+//! history, so all of them agree on what the journal means.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use pinwheel_journal::{latest_snapshot, JournalError, RecoveryReport};
+use pinwheel_journal::{JournalError, RecoveryReport};
 
 use crate::config::{EngineConfig, MarketTable};
+use crate::journal_follower::JournalFollower;
+pub use crate::journal_follower::{replay_into, Replayed};
 use crate::message::Event;
-use crate::read_ahead::replay_read_ahead;
 use crate::{Engine, EventSink};
 
 /// An engine rebuilt from disk, and what was found on the way.
@@ -70,12 +71,12 @@ impl EventSink for DiscardEvents {
 
 /// The journal folder inside a data directory.
 pub fn journal_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("journal")
+    data_dir.join(pinwheel_journal::JOURNAL_DIR)
 }
 
 /// The snapshot folder inside a data directory.
 pub fn snapshot_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("snapshots")
+    data_dir.join(pinwheel_journal::SNAPSHOT_DIR)
 }
 
 /// Rebuilds the engine from `data_dir`.
@@ -88,6 +89,19 @@ pub fn recover(
     config: &EngineConfig,
     repair: Option<&Path>,
 ) -> anyhow::Result<Recovered> {
+    let (follower, report) = recover_follower(data_dir, config, repair)?;
+    Ok(Recovered {
+        engine: follower.into_engine(),
+        report,
+    })
+}
+
+/// [`recover`], keeping the follower to follow the journal on from where recovery ended.
+pub fn recover_follower(
+    data_dir: &Path,
+    config: &EngineConfig,
+    repair: Option<&Path>,
+) -> anyhow::Result<(JournalFollower, RecoverySummary)> {
     let table = MarketTable::resolve(config)?;
     let journal = journal_dir(data_dir);
     std::fs::create_dir_all(&journal)?;
@@ -96,34 +110,16 @@ pub fn recover(
         Some(stage_dir) => checked_recovery(&journal, stage_dir)?.torn_tail,
         None => None,
     };
-    let (mut engine, snapshot) = match latest_snapshot(&snapshot_dir(data_dir))? {
-        Some(snapshot) => {
-            let engine =
-                Engine::read_snapshot(&mut snapshot.body.as_slice(), table, &config.capacity)?;
-            anyhow::ensure!(
-                engine.state_hash() == snapshot.state_hash,
-                "snapshot {} restores state hash {:016x}, but it records {:016x}",
-                snapshot.path.display(),
-                engine.state_hash(),
-                snapshot.state_hash
-            );
-            (engine, Some((snapshot.path, snapshot.sequence)))
-        }
-        None => (Engine::new(table, &config.capacity), None),
-    };
-    let replay = replay_into(&mut engine, &journal, None, &mut DiscardEvents, false)?;
-    // The engine restored from a snapshot starts at the snapshot's sequence.
-    debug_assert!(snapshot
-        .as_ref()
-        .is_none_or(|(_, sequence)| engine.last_sequence() >= *sequence));
+    let mut follower = JournalFollower::start(data_dir, table, &config.capacity, Some(u64::MAX))?;
+    let replay = follower.replay(None, &mut DiscardEvents, false)?;
     let report = RecoverySummary {
-        snapshot,
+        snapshot: follower.snapshot().cloned(),
         replayed: replay.applied,
-        last_sequence: replay.last_journaled(&engine),
+        last_sequence: follower.last_sequence(),
         torn_tail,
-        state_hash: engine.state_hash(),
+        state_hash: follower.engine().state_hash(),
     };
-    Ok(Recovered { engine, report })
+    Ok((follower, report))
 }
 
 fn checked_recovery(journal: &Path, stage_dir: &Path) -> Result<RecoveryReport, JournalError> {
@@ -135,50 +131,4 @@ fn checked_recovery(journal: &Path, stage_dir: &Path) -> Result<RecoveryReport, 
         tracing::warn!(file = %path.display(), offset, "journal ended in a torn frame (a crash mid-write); cut it off");
     }
     Ok(report)
-}
-
-/// What a replay did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Replayed {
-    /// Commands applied.
-    pub applied: u64,
-    /// Sequence of the last frame applied (0 if none).
-    pub last_sequence: u64,
-}
-
-impl Replayed {
-    /// The journal's last frame once `engine` has replayed it: the last frame applied, or the
-    /// engine's own sequence when the replay applied nothing after it. (A rejected command has
-    /// a frame but does not move [`Engine::last_sequence`]; the live engine logs this value.)
-    pub fn last_journaled(&self, engine: &Engine) -> u64 {
-        self.last_sequence.max(engine.last_sequence())
-    }
-}
-
-/// Applies every journaled command after the engine's last accepted sequence (up to `to`),
-/// handing the events to `sink`.
-///
-/// The engine's own sequence moves only on accepted commands, so frames of rejected commands
-/// just after it are applied again: they meet the same state and are rejected again, which
-/// changes nothing. That keeps replay correct from any snapshot without a second counter.
-pub fn replay_into(
-    engine: &mut Engine,
-    journal: &Path,
-    to: Option<u64>,
-    sink: &mut impl EventSink,
-    progress: bool,
-) -> anyhow::Result<Replayed> {
-    let from = engine.last_sequence() + 1;
-    let mut applied = 0;
-    let read = replay_read_ahead(journal, from, to, progress, |command| {
-        engine.apply(command, sink);
-        applied += 1;
-    })?;
-    if let Some((frame, command)) = read.mismatch {
-        anyhow::bail!("journal frame {frame} holds a command stamped {command}: the journal is not this engine's");
-    }
-    Ok(Replayed {
-        applied,
-        last_sequence: read.last_sequence,
-    })
 }

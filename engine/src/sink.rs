@@ -22,6 +22,31 @@ impl EventSink for Vec<Event> {
     }
 }
 
+/// Both sinks get every event, the first one first (a test pipeline keeps the events it also
+/// publishes).
+impl<A: EventSink, B: EventSink> EventSink for (A, B) {
+    #[inline]
+    fn emit(&mut self, event: &Event) {
+        self.0.emit(event);
+        self.1.emit(event);
+    }
+
+    fn discards(&self) -> bool {
+        self.0.discards() && self.1.discards()
+    }
+}
+
+impl<S: EventSink + ?Sized> EventSink for &mut S {
+    #[inline]
+    fn emit(&mut self, event: &Event) {
+        (**self).emit(event);
+    }
+
+    fn discards(&self) -> bool {
+        (**self).discards()
+    }
+}
+
 /// Writes the events of one command: every event carries the command's routing, sequence
 /// and time, plus the user it concerns; it counts them for the closing `Done`.
 pub(crate) struct Out<'a> {

@@ -15,6 +15,7 @@ use pinwheel_engine::config::{EngineConfig, MarketTable};
 use pinwheel_engine::follower::{follow, take_snapshot, FollowConfig};
 use pinwheel_engine::message::{Command, CommandKind, Event};
 use pinwheel_engine::recovery::{journal_dir, recover, replay_into, snapshot_dir, DiscardEvents};
+use pinwheel_engine::sequencer::Sequencer;
 use pinwheel_engine::{Counters, Engine};
 use pinwheel_journal::{
     latest_snapshot, read_snapshot, Durability, DurableCursor, JournalConfig, JournalWriter,
@@ -51,7 +52,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// Users with funds, then `trading` random commands; queries are left out (never journaled).
-/// Sequences are stamped 1, 2, 3, ... as the engine's hot loop does.
+/// Sequences are numbered 1, 2, 3, ... as the engine's step stamps them.
 fn workload(seed: u64, trading: usize) -> Vec<Command> {
     let mut commands = Vec::new();
     for user in 1..=USERS {
@@ -75,19 +76,20 @@ fn workload(seed: u64, trading: usize) -> Vec<Command> {
     commands
 }
 
-/// The journal writer the engine process uses, over `dir/data/journal`, in sync durability.
-fn open_writer(dir: &Path) -> JournalWriter {
+/// A fresh engine stepped by the engine's own sequencer (stamp, journal, apply), journaling
+/// into `dir/data/journal` in sync durability, `batch` commands per poll.
+fn live_engine(dir: &Path, batch: usize) -> Sequencer {
     let mut config = JournalConfig::new(journal_dir(&dir.join("data")), Durability::Sync);
     config.segment_size = SEGMENT_SIZE;
     let durable = DurableCursor::create(&dir.join("run")).unwrap();
-    JournalWriter::open(&config, durable, 1).unwrap()
+    let writer = JournalWriter::open(&config, durable, 1).unwrap();
+    Sequencer::new(fresh_engine(), writer, 1, batch)
 }
 
-/// Journals and applies one command, as the hot loop does.
-fn journal_and_apply(writer: &mut JournalWriter, engine: &mut Engine, command: &Command) {
-    let head = command.head;
-    writer.append(head.sequence, head.timestamp_ns, command.as_bytes());
-    engine.apply(command, &mut DiscardEvents);
+/// Journals and applies `commands` as the hot loop does, events to `sink`.
+fn journal_and_apply(live: &mut Sequencer, mut commands: &[Command], sink: &mut Vec<Event>) {
+    let counters = Counters::new();
+    while live.poll(&mut commands, sink, &counters) > 0 {}
 }
 
 /// Replays every frame from sequence 1 into a fresh engine, ignoring snapshots.
@@ -117,19 +119,13 @@ fn snapshot_plus_tail_gives_the_same_hash_as_a_full_replay() {
     let dir = temp_dir("midway");
     let data_dir = dir.join("data");
     let commands = workload(0x5eed, 3_000);
-    let mut writer = open_writer(&dir);
-    let mut live = fresh_engine();
+    let mut writer = live_engine(&dir, 256);
     let midway = commands.len() / 2;
-    for command in &commands[..midway] {
-        journal_and_apply(&mut writer, &mut live, command);
-    }
-    writer.publish();
-    let snapshot_path = take_snapshot(&live, &data_dir, Retention::Keep).unwrap();
-    let midway_hash = live.state_hash();
-    for command in &commands[midway..] {
-        journal_and_apply(&mut writer, &mut live, command);
-    }
-    writer.close().unwrap();
+    journal_and_apply(&mut writer, &commands[..midway], &mut Vec::new());
+    let snapshot_path = take_snapshot(writer.engine(), &data_dir, Retention::Keep).unwrap();
+    let midway_hash = writer.engine().state_hash();
+    journal_and_apply(&mut writer, &commands[midway..], &mut Vec::new());
+    let live = writer.close().unwrap();
     live.check_invariants().unwrap();
     assert!(segment_count(&data_dir) >= 3, "the journal spans segments");
     assert_ne!(midway_hash, live.state_hash(), "the tail changes the state");
@@ -161,12 +157,7 @@ fn a_snapshot_from_a_partial_replay_with_retention_still_recovers_the_full_state
     let dir = temp_dir("retention");
     let data_dir = dir.join("data");
     let commands = workload(0xfeed, 4_000);
-    let mut writer = open_writer(&dir);
-    let mut live = fresh_engine();
-    for command in &commands {
-        journal_and_apply(&mut writer, &mut live, command);
-    }
-    writer.close().unwrap();
+    let (live, _) = journal_live(&dir, &commands);
     let full_hash = full_replay(&data_dir, None).state_hash();
     assert_eq!(full_hash, live.state_hash());
 
@@ -243,19 +234,15 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
     let dir = temp_dir("follower");
     let data_dir = dir.join("data");
     let commands = workload(0xbeef, 3_000);
-    let mut writer = open_writer(&dir);
+    let mut writer = live_engine(&dir, 100);
     let follower = Follower::start(&dir, 200);
-    let mut live = fresh_engine();
     for batch in commands.chunks(100) {
-        for command in batch {
-            journal_and_apply(&mut writer, &mut live, command);
-        }
-        writer.publish();
+        journal_and_apply(&mut writer, batch, &mut Vec::new());
         std::thread::sleep(Duration::from_millis(3));
     }
     // Give the follower a bounded time to write its snapshots of the last batches.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let wanted = live.last_sequence() - 400;
+    let wanted = writer.engine().last_sequence() - 400;
     while latest_snapshot(&snapshot_dir(&data_dir))
         .unwrap()
         .is_none_or(|snapshot| snapshot.sequence < wanted)
@@ -266,7 +253,7 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    writer.close().unwrap();
+    let live = writer.close().unwrap();
     let followed = follower.stop();
     followed.check_invariants().unwrap();
 
@@ -311,16 +298,10 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
 /// Journals `commands` (sync durability, small segments) and applies them to a live engine
 /// that records its events; returns that engine and its events.
 fn journal_live(dir: &Path, commands: &[Command]) -> (Engine, Vec<Event>) {
-    let mut writer = open_writer(dir);
-    let mut live = fresh_engine();
+    let mut writer = live_engine(dir, 256);
     let mut events = Vec::new();
-    for command in commands {
-        let head = command.head;
-        writer.append(head.sequence, head.timestamp_ns, command.as_bytes());
-        live.apply(command, &mut events);
-    }
-    writer.close().unwrap();
-    (live, events)
+    journal_and_apply(&mut writer, commands, &mut events);
+    (writer.close().unwrap(), events)
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Catching up from the journal: trades the output ring no longer holds (after a restart of
 //! the feed, or a lap) are recomputed by replaying the journal through the feed's own engine.
 //! The engine is deterministic, so the trades (ids, prices, times) are the ones the live
-//! engine made.
+//! engine made. The journal is read by the engine's own [`JournalFollower`], with its checks
+//! (snapshot state hash, each frame's command stamped with the frame's sequence).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -10,9 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use pinwheel_engine::config::{Capacity, MarketTable};
-use pinwheel_engine::message::{Command, Event, RECORD_SIZE};
-use pinwheel_engine::Engine;
-use pinwheel_journal::{latest_snapshot, DurableCursor, JournalReader, JOURNAL_DIR, SNAPSHOT_DIR};
+use pinwheel_engine::journal_follower::JournalFollower;
+use pinwheel_engine::message::Event;
+use pinwheel_journal::DurableCursor;
 use tracing::info;
 
 use pinwheel_candles::TradeRow;
@@ -22,12 +23,11 @@ const PROGRESS_EVERY: u64 = 1 << 14;
 
 /// An engine that follows the journal on demand, starting from nothing or a snapshot.
 pub struct JournalCatchUp {
-    journal_dir: PathBuf,
-    snapshot_dir: PathBuf,
+    data_dir: PathBuf,
     table: MarketTable,
     capacity: Capacity,
-    engine: Option<Box<Engine>>,
-    replayed_to: u64,
+    /// Started at the first run, from a snapshot old enough for its cursor.
+    follower: Option<Box<JournalFollower>>,
     events: Vec<Event>,
 }
 
@@ -36,19 +36,17 @@ impl JournalCatchUp {
     /// one is old enough.
     pub fn new(data_dir: &Path, table: MarketTable, capacity: Capacity) -> Self {
         Self {
-            journal_dir: data_dir.join(JOURNAL_DIR),
-            snapshot_dir: data_dir.join(SNAPSHOT_DIR),
+            data_dir: data_dir.to_path_buf(),
             table,
             capacity,
-            engine: None,
-            replayed_to: 0,
+            follower: None,
             events: Vec::with_capacity(256),
         }
     }
 
     /// The last command sequence applied.
     pub fn replayed_to(&self) -> u64 {
-        self.replayed_to
+        self.follower.as_ref().map_or(0, |f| f.last_sequence())
     }
 
     /// Applies journaled commands not applied yet, up to sequence `until` (inclusive;
@@ -91,11 +89,10 @@ impl JournalCatchUp {
         stop: &AtomicBool,
         mut on_command: impl FnMut(&[Event]) -> anyhow::Result<u64>,
     ) -> anyhow::Result<u64> {
-        if self.engine.is_none() {
-            self.start_engine(after_sequence)?;
-        }
-        let mut reader = JournalReader::open(&self.journal_dir, self.replayed_to + 1)
-            .with_context(|| format!("opening the journal {}", self.journal_dir.display()))?;
+        self.start(after_sequence)?;
+        let follower = self.follower.as_mut().expect("started above");
+        // The engine may have restarted since the last run and rewritten its unsynced tail.
+        follower.reopen();
         let bar = ProgressBar::new_spinner();
         bar.set_style(ProgressStyle::with_template(
             "feed catch-up {spinner} {msg}",
@@ -104,24 +101,21 @@ impl JournalCatchUp {
         let (mut frames, mut shipped) = (0u64, 0u64);
         loop {
             let limit = until.min(durable.map_or(u64::MAX, DurableCursor::get));
-            let Some(frame) = reader.next_at_most(limit)? else {
+            self.events.clear();
+            if follower.apply_next(limit, &mut self.events)?.is_none() {
                 // A frame reaches the segment file only when the flusher copies it there,
                 // so "not durable yet" can look like the journal's end: wait while the
                 // durable cursor is below a finite `until`.
                 let waiting_for_durability = limit < until
                     && until != u64::MAX
-                    && self.replayed_to < until
+                    && follower.last_sequence() < until
                     && !stop.load(Relaxed);
                 if waiting_for_durability {
                     std::thread::sleep(Duration::from_millis(1));
                     continue;
                 }
                 break;
-            };
-            if frame.sequence <= self.replayed_to {
-                continue;
             }
-            self.apply_frame(frame.sequence, frame.timestamp_ns, frame.payload);
             shipped += on_command(&self.events)?;
             frames += 1;
             if frames % PROGRESS_EVERY == 0 {
@@ -136,54 +130,30 @@ impl JournalCatchUp {
             info!(
                 frames,
                 shipped,
-                replayed_to = self.replayed_to,
+                replayed_to = follower.last_sequence(),
                 "feed: caught up from the journal"
             );
         }
         Ok(shipped)
     }
 
-    /// Applies one journaled command; its events are left in `self.events`.
-    fn apply_frame(&mut self, sequence: u64, timestamp_ns: u64, payload: &[u8]) {
-        assert!(
-            payload.len() >= RECORD_SIZE,
-            "journal frame {sequence} holds {} bytes, not a command",
-            payload.len()
-        );
-        let engine = self.engine.as_mut().expect("started before replaying");
-        let mut command = Command::from_bytes(payload);
-        command.head.sequence = sequence;
-        command.head.timestamp_ns = timestamp_ns;
-        self.events.clear();
-        engine.apply(&command, &mut self.events);
-        self.replayed_to = sequence;
-    }
-
-    /// A fresh engine, or one from the newest snapshot taken before `after_sequence` (a
-    /// snapshot at that very sequence could sit inside a half-shipped command).
-    fn start_engine(&mut self, after_sequence: u64) -> anyhow::Result<()> {
-        let snapshot = match latest_snapshot(&self.snapshot_dir) {
-            Ok(Some(snapshot)) if snapshot.sequence < after_sequence => Some(snapshot),
-            _ => None,
-        };
-        let engine = match snapshot {
-            Some(snapshot) => {
-                let engine = Engine::read_snapshot(
-                    &mut snapshot.body.as_slice(),
-                    self.table.clone(),
-                    &self.capacity,
-                )
-                .with_context(|| format!("reading snapshot {}", snapshot.path.display()))?;
-                info!(
-                    sequence = snapshot.sequence,
-                    "feed: catch-up starts from a snapshot"
-                );
-                self.replayed_to = snapshot.sequence;
-                engine
+    /// The follower, started at the first call: from the newest snapshot taken before
+    /// `after_sequence` (a snapshot at that very sequence could sit inside a half-shipped
+    /// command), or from the journal's start.
+    fn start(&mut self, after_sequence: u64) -> anyhow::Result<()> {
+        if self.follower.is_none() {
+            let follower = JournalFollower::start(
+                &self.data_dir,
+                self.table.clone(),
+                &self.capacity,
+                after_sequence.checked_sub(1),
+            )
+            .with_context(|| format!("starting the catch-up of {}", self.data_dir.display()))?;
+            if let Some((path, sequence)) = follower.snapshot() {
+                info!(sequence, file = %path.display(), "feed: catch-up starts from a snapshot");
             }
-            None => Engine::new(self.table.clone(), &self.capacity),
-        };
-        self.engine = Some(Box::new(engine));
+            self.follower = Some(Box::new(follower));
+        }
         Ok(())
     }
 }

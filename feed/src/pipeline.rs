@@ -1,15 +1,16 @@
 //! The engine's write path without its threads and input rings, for the feed's tests and
-//! benchmark: stamp a command with the next sequence and the time, append it to the journal,
-//! apply it to the real engine, publish its events to the output ring. The same order as
-//! the hot loop (journal before publish), so the feed sees what it sees in production.
+//! benchmark: each command goes through the hot loop's own step ([`Sequencer::poll`]: stamp
+//! the next sequence and the time, append to the journal, apply to the real engine, publish),
+//! with the output ring as the event sink, so the feed sees what it sees in production.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use pinwheel_engine::config::{EngineConfig, MarketTable};
 use pinwheel_engine::message::*;
-use pinwheel_engine::Engine;
+use pinwheel_engine::sequencer::Sequencer;
+use pinwheel_engine::{Counters, Engine};
 use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, JOURNAL_DIR};
 use pinwheel_ring::{ensure_run_dir, output_path, BroadcastWriter};
 
@@ -20,12 +21,11 @@ const SEGMENT_SIZE: u64 = 16 << 20;
 
 /// One engine, its journal and its output ring, driven command by command.
 pub struct EnginePipeline {
-    engine: Box<Engine>,
-    journal: JournalWriter,
+    sequencer: Box<Sequencer>,
     /// A reader's view of the cursor the journal's flusher publishes.
     durable: DurableCursor,
     ring: BroadcastWriter,
-    sequence: u64,
+    counters: Counters,
     events: Vec<Event>,
 }
 
@@ -46,12 +46,12 @@ impl EnginePipeline {
         let durable = DurableCursor::open(run_dir)?;
         let ring =
             BroadcastWriter::open_or_create(&output_path(run_dir), RECORD_SIZE, ring_capacity)?;
+        let engine = Engine::new(table, &config.capacity);
         Ok(Self {
-            engine: Box::new(Engine::new(table, &config.capacity)),
-            journal,
+            sequencer: Box::new(Sequencer::new(engine, journal, 1, 1)),
             durable,
             ring,
-            sequence: 0,
+            counters: Counters::new(),
             events: Vec::with_capacity(64),
         })
     }
@@ -59,9 +59,10 @@ impl EnginePipeline {
     /// Waits (at most `limit`) until every command so far is durable, and so in the journal's
     /// files: the flusher copies frames there a moment after they are appended.
     pub fn wait_durable(&self, limit: Duration) -> anyhow::Result<()> {
-        if !self.durable.wait_for(self.sequence, limit) {
-            self.journal.health()?;
-            anyhow::bail!("sequence {} not durable within {limit:?}", self.sequence);
+        let sequence = self.sequence();
+        if !self.durable.wait_for(sequence, limit) {
+            self.sequencer.journal().health()?;
+            anyhow::bail!("sequence {sequence} not durable within {limit:?}");
         }
         Ok(())
     }
@@ -74,20 +75,12 @@ impl EnginePipeline {
         body: &B,
     ) -> &[Event] {
         let mut command = Command::new(kind as u8, body);
-        self.sequence += 1;
         command.head.user_id = user_id;
-        command.head.request_id = self.sequence;
-        command.head.sequence = self.sequence;
-        command.head.timestamp_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.journal
-            .append(self.sequence, command.head.timestamp_ns, command.as_bytes());
-        self.journal.publish();
+        command.head.request_id = self.sequence() + 1;
         self.events.clear();
-        self.engine.apply(&command, &mut self.events);
-        self.ring
-            .publish_batch(self.events.iter().map(|event| &event.as_bytes()[..]));
+        let mut source: &[Command] = &[command];
+        let mut sink = (&mut self.events, &mut self.ring);
+        self.sequencer.poll(&mut source, &mut sink, &self.counters);
         &self.events
     }
 
@@ -166,12 +159,12 @@ impl EnginePipeline {
 
     /// The last sequence stamped.
     pub fn sequence(&self) -> u64 {
-        self.sequence
+        self.sequencer.last_sequence()
     }
 
     /// Flushes the journal and stops its threads.
     pub fn close(self) -> anyhow::Result<()> {
-        self.journal.close()?;
+        self.sequencer.close()?;
         Ok(())
     }
 }

@@ -46,7 +46,10 @@ pub use recovery::{recover, recover_staged, RecoveryReport};
 pub use replay::{replay, replay_while};
 pub use retention::{apply_retention, ARCHIVE_DIR};
 pub use segment_file::{list_segments, segment_file_name, SegmentEntry, SEGMENT_HEADER_SIZE};
-pub use snapshot::{latest_snapshot, read_snapshot, write_snapshot, Snapshot, SnapshotDamage};
+pub use snapshot::{
+    latest_snapshot, latest_snapshot_at_most, read_snapshot, write_snapshot, Snapshot,
+    SnapshotDamage,
+};
 pub use stage::StageMerge;
 pub use verify::{verify, VerifyReport};
 pub use writer::{FlusherStats, JournalWriter};

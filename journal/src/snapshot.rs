@@ -255,8 +255,20 @@ pub(crate) fn list_snapshots(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalE
 
 /// The newest valid snapshot in `dir`, falling back past damaged ones (see the module docs).
 pub fn latest_snapshot(dir: &Path) -> Result<Option<Snapshot>, JournalError> {
+    latest_snapshot_at_most(dir, u64::MAX)
+}
+
+/// [`latest_snapshot`] among the snapshots at or below `max_sequence` (newer ones are not read).
+pub fn latest_snapshot_at_most(
+    dir: &Path,
+    max_sequence: u64,
+) -> Result<Option<Snapshot>, JournalError> {
     let mut skipped = Vec::new();
-    for (_, path) in list_snapshots(dir)? {
+    let listed = list_snapshots(dir)?;
+    let eligible = listed
+        .into_iter()
+        .filter(|(sequence, _)| *sequence <= max_sequence);
+    for (_, path) in eligible {
         match read_snapshot(&path) {
             Ok(mut snapshot) => {
                 snapshot.skipped = skipped;

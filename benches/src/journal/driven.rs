@@ -1,25 +1,27 @@
-//! An engine driven the way the hot loop drives it: stamp each command with the next sequence
-//! and a never-decreasing time, journal it (queries are not), apply it, publish once per batch.
-//! Only the rings are missing: commands come from a slice instead of the input rings.
+//! An engine driven by the hot loop's own step, [`Sequencer::poll`]: stamp each command with
+//! the next sequence and a never-decreasing time, journal it (queries are not), apply it,
+//! publish once per batch. Only the rings are missing: commands come from a slice instead of
+//! the input rings, and events go to a counting sink instead of the output ring.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
-use pinwheel_engine::hot_loop::{is_journaled, HotLoopConfig};
+use pinwheel_engine::hot_loop::{HotLoopConfig, DEFAULT_BATCH};
 use pinwheel_engine::message::Command;
+use pinwheel_engine::sequencer::Sequencer;
 use pinwheel_engine::{Counters, Engine};
 use pinwheel_journal::{Durability, DurableCursor, FlusherStats, JournalWriter};
 
 use crate::engine::workload::{self, CountingSink};
 
-/// Commands between two publishes: the hot loop's default batch.
-pub const BATCH: usize = 256;
+/// Commands per poll (and so between two publishes): the hot loop's default batch.
+pub const BATCH: usize = DEFAULT_BATCH;
 
 /// A fresh engine with its own journal, run directory and durable cursor.
 pub struct DrivenEngine {
-    /// The engine being driven.
-    pub engine: Engine,
+    /// The engine and its journal, stepped as the hot loop steps them.
+    sequencer: Sequencer,
     /// Counts events and rejections (every command of the workload must be accepted).
     pub sink: CountingSink,
     /// The data directory (`journal/` inside it), for replay and recovery.
@@ -28,12 +30,9 @@ pub struct DrivenEngine {
     /// run directory is by default.
     pub stage_dir: PathBuf,
     _stage: tempfile::TempDir,
-    journal: JournalWriter,
     /// A second mapping of the cursor the flusher publishes: what an edge reads.
     durable: DurableCursor,
     counters: Counters,
-    next_sequence: u64,
-    last_timestamp_ns: u64,
 }
 
 impl DrivenEngine {
@@ -55,71 +54,55 @@ impl DrivenEngine {
         journal_config.stage_dir = stage.path().to_path_buf();
         let journal = JournalWriter::open(&journal_config, cursor, 1)?;
         Ok(Self {
-            engine: workload::engine(),
+            sequencer: Sequencer::new(workload::engine(), journal, 1, BATCH),
             sink: CountingSink::default(),
             data_dir: config.data_dir,
             stage_dir: journal_config.stage_dir,
             _stage: stage,
-            journal,
             durable,
             counters: Counters::new(),
-            next_sequence: 1,
-            last_timestamp_ns: 0,
         })
     }
 
-    /// Stamps, journals and applies one command, as the hot loop does; returns its sequence.
+    /// Stamps, journals and applies one command with the hot loop's step; returns its
+    /// sequence. [`DrivenEngine::publish`] hands it to the flusher.
     #[inline]
     pub fn step(&mut self, command: &Command) -> u64 {
         let mut command = *command;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.last_timestamp_ns = self.last_timestamp_ns.max(now);
-        command.head.timestamp_ns = self.last_timestamp_ns;
-        if is_journaled(command.head.kind) {
-            command.head.sequence = self.next_sequence;
-            self.next_sequence += 1;
-            self.journal.append(
-                command.head.sequence,
-                command.head.timestamp_ns,
-                command.as_bytes(),
-            );
-        } else {
-            // A query reads the state of the last journaled command.
-            command.head.sequence = self.next_sequence - 1;
-        }
-        self.engine
-            .apply_counted(&command, &mut self.sink, &self.counters);
-        command.head.sequence
+        self.sequencer
+            .step(&mut command, &mut self.sink, &self.counters)
     }
 
     /// Hands everything appended to the flusher (once per batch, like the hot loop).
     #[inline]
     pub fn publish(&mut self) {
-        self.journal.publish();
+        self.sequencer.publish();
     }
 
-    /// Drives `commands` in batches of [`BATCH`], publishing after each; `after_batch` gets
-    /// the batch's length (for progress bars).
-    pub fn drive(&mut self, commands: &[Command], mut after_batch: impl FnMut(usize)) {
-        for batch in commands.chunks(BATCH) {
-            for command in batch {
-                self.step(command);
-            }
-            self.publish();
-            after_batch(batch.len());
+    /// Drives `commands` through the hot loop's poll, a batch at a time (the hot loop's
+    /// default batch); `after_batch` gets each batch's length (for progress bars).
+    pub fn drive(&mut self, mut commands: &[Command], mut after_batch: impl FnMut(usize)) {
+        while !commands.is_empty() {
+            let polled = self
+                .sequencer
+                .poll(&mut commands, &mut self.sink, &self.counters);
+            after_batch(polled);
         }
+    }
+
+    /// The engine being driven.
+    pub fn engine(&self) -> &Engine {
+        self.sequencer.engine()
     }
 
     /// The last sequence stamped.
     pub fn last_sequence(&self) -> u64 {
-        self.next_sequence - 1
+        self.sequencer.last_sequence()
     }
 
     /// Time the journal writer waited for prepared segments (an engine-thread stall).
     pub fn segment_wait(&self) -> Duration {
-        self.journal.segment_wait()
+        self.sequencer.journal().segment_wait()
     }
 
     /// The highest durable sequence, read as an edge reads it (`u64::MAX` in `none`).
@@ -132,7 +115,7 @@ impl DrivenEngine {
     pub fn wait_durable(&self, limit: Duration) -> anyhow::Result<()> {
         let target = self.last_sequence();
         if !self.durable.wait_for(target, limit) {
-            self.journal.health()?;
+            self.sequencer.journal().health()?;
             anyhow::bail!("sequence {target} was not durable within {limit:?}");
         }
         Ok(())
@@ -140,23 +123,22 @@ impl DrivenEngine {
 
     /// The flusher's `fdatasync` count and slowest call since the last reset.
     pub fn flusher_stats(&self) -> FlusherStats {
-        self.journal.flusher_stats()
+        self.sequencer.journal().flusher_stats()
     }
 
     /// Starts the flusher's statistics afresh.
     pub fn reset_flusher_stats(&self) {
-        self.journal.reset_flusher_stats();
+        self.sequencer.journal().reset_flusher_stats();
     }
 
     /// `Err` if the flusher or preparer stopped.
     pub fn health(&self) -> anyhow::Result<()> {
-        Ok(self.journal.health()?)
+        Ok(self.sequencer.journal().health()?)
     }
 
     /// Closes the journal (the flusher syncs what is left) and returns the engine.
     pub fn close(self) -> anyhow::Result<Engine> {
-        self.journal.close()?;
-        Ok(self.engine)
+        Ok(self.sequencer.close()?)
     }
 }
 

@@ -227,7 +227,7 @@ pub fn recovery_time(
     bar.finish_and_clear();
     let data_dir = driven.data_dir.clone();
     let stage_dir = driven.stage_dir.clone();
-    let live_hash = driven.engine.state_hash();
+    let live_hash = driven.engine().state_hash();
     driven.close()?;
     tracing::info!(commands = total, "recovering");
     let start = Instant::now();

@@ -2,14 +2,16 @@
 //! (read-only, through a fresh engine) refills the candle store, each market's recent
 //! public trades and each user's recent fills, so `/klines`, `/trades` and `/fills` survive
 //! an edge restart. The live ring's copies of replayed trades are then skipped by trade id.
+//! The journal is read by the engine's own follower, with its checks (each frame's command
+//! stamped with the frame's sequence; errors name file and offset). It starts from sequence 1,
+//! never from a snapshot: the trades and fills it refills are in no snapshot.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use pinwheel_engine::config::{EngineConfig, MarketTable};
+use pinwheel_engine::journal_follower::JournalFollower;
 use pinwheel_engine::message::{Event, EventKind, Trade};
-use pinwheel_feed::catch_up::JournalCatchUp;
 use pinwheel_journal::DurableCursor;
 use pinwheel_ring::BroadcastReader;
 
@@ -43,14 +45,13 @@ pub fn rebuild(
     }
     wait_until_published_is_durable(run_dir);
     let table = MarketTable::resolve(engine).map_err(|e| anyhow::anyhow!("markets: {e}"))?;
-    let mut replay = JournalCatchUp::new(data_dir, table, engine.capacity.clone());
-    let stop = AtomicBool::new(false);
-    let mut rebuilt = Rebuilt::default();
-    let mut highest = 0u64;
-    replay.run_commands(0, u64::MAX, None, &stop, |events| {
-        apply_command(events, market_data, fills, &mut rebuilt, &mut highest);
-        Ok(0)
-    })?;
+    let mut replay = JournalFollower::start(data_dir, table, &engine.capacity, None)?;
+    let (mut rebuilt, mut highest) = (Rebuilt::default(), 0u64);
+    let mut events = Vec::with_capacity(256);
+    while replay.apply_next(u64::MAX, &mut events)?.is_some() {
+        apply_command(&events, market_data, fills, &mut rebuilt, &mut highest);
+        events.clear();
+    }
     market_data.mark_rebuilt(highest);
     Ok(rebuilt)
 }
@@ -214,5 +215,40 @@ mod tests {
         assert!(waited >= Duration::from_millis(150), "{waited:?}");
         assert!(waited < PUBLISHED_WAIT, "{waited:?}");
         appended.join().unwrap();
+    }
+
+    #[test]
+    fn a_frame_that_does_not_hold_its_command_stops_the_rebuild_naming_file_and_offset() {
+        use pinwheel_journal::{
+            segment_file_name, Durability, JournalConfig, JournalWriter, JOURNAL_DIR,
+            SEGMENT_HEADER_SIZE,
+        };
+
+        let dir = tempfile::tempdir().unwrap();
+        let (run_dir, data_dir) = (dir.path().join("run"), dir.path().join("data"));
+        pinwheel_ring::ensure_run_dir(&run_dir).unwrap();
+        let mut config = JournalConfig::new(data_dir.join(JOURNAL_DIR), Durability::Sync);
+        config.segment_size = 1 << 20;
+        let cursor = DurableCursor::create(&run_dir).unwrap();
+        let mut journal = JournalWriter::open(&config, cursor, 1).unwrap();
+        // Frame 1 holds a record whose head says sequence 0x0101...: not this engine's.
+        journal.append(1, 1, &[1; 128]);
+        journal.close().unwrap();
+        let mut engine = EngineConfig::default();
+        engine.capacity.orders = 64;
+        engine.capacity.users = 8;
+        engine.capacity.api_keys = 8;
+        engine.capacity.price_levels = 64;
+        let table = MarketTable::resolve(&engine).unwrap();
+        let (data, fills) = (MarketData::new(&table, 10, 10), UserFills::new(10));
+        let error = rebuild(&data_dir, &run_dir, &engine, &data, &fills).unwrap_err();
+        let segment = data_dir.join(JOURNAL_DIR).join(segment_file_name(1));
+        let text = format!("{error:#}");
+        let at = format!("{}:{SEGMENT_HEADER_SIZE}", segment.display());
+        assert!(text.contains(&at), "{text}");
+        assert!(
+            text.contains("journal frame 1 holds a command stamped"),
+            "{text}"
+        );
     }
 }
