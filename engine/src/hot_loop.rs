@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, Retention};
 use pinwheel_ring::{
-    output_path, BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter,
+    output_path, BroadcastWriter, EdgeChange, InputConfig, InputHub, Parked, WaitStrategy, Waiter,
 };
 
 use crate::config::EngineConfig;
@@ -62,12 +62,12 @@ pub struct HotLoopConfig {
 }
 
 impl HotLoopConfig {
-    /// Defaults for a laptop: backoff waiting, sync durability, no pinning.
+    /// Defaults for a shared host: park waiting, sync durability, no pinning.
     pub fn new(run_dir: PathBuf, data_dir: PathBuf) -> Self {
         Self {
             run_dir,
             data_dir,
-            wait: WaitStrategy::Backoff,
+            wait: WaitStrategy::Park,
             durability: Durability::Sync,
             engine_core: None,
             flusher_core: None,
@@ -97,14 +97,14 @@ impl HotLoopConfig {
     }
 }
 
-/// Publishes every event into the output ring.
+/// Publishes every event into the output ring; the loop rings the readers once per poll.
 struct OutputSink<'a> {
     writer: &'a mut BroadcastWriter,
 }
 
 impl EventSink for OutputSink<'_> {
     fn emit(&mut self, event: &Event) {
-        self.writer.publish(event.as_bytes());
+        self.writer.publish_unrung(event.as_bytes());
     }
 }
 
@@ -221,20 +221,28 @@ impl Stage {
                 .get()
                 .record_poll_gap(now.duration_since(last_poll).as_nanos() as u64);
             last_poll = now;
-            if self.poll_once(config.batch) > 0 {
+            let parked = if self.poll_once(config.batch) > 0 {
                 self.journal.publish();
+                self.output.ring_readers();
                 waiter.reset();
+                None
             } else {
-                waiter.idle();
-            }
+                self.idle(&mut waiter)
+            };
             polls += 1;
-            if polls.is_multiple_of(HOUSEKEEPING_EVERY) {
+            // A park that timed out is an idle engine: a good moment for the heartbeats.
+            if polls.is_multiple_of(HOUSEKEEPING_EVERY) || parked == Some(Parked::TimedOut) {
                 housekeeping(&mut self.hub, &self.output);
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
             }
         }
+    }
+
+    /// One idle step: with `park`, sleeps on the input rings' doorbell (every edge rings it).
+    fn idle(&self, waiter: &mut Waiter) -> Option<Parked> {
+        waiter.idle_on(self.hub.doorbell(), || self.hub.has_pending())
     }
 
     /// Takes up to `batch` commands from the rings: stamp, journal, apply, publish.
