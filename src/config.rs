@@ -21,7 +21,7 @@ pub struct Config {
     pub run_dir: Option<PathBuf>,
     /// Data directory (journal, snapshots, secrets).
     pub data_dir: PathBuf,
-    /// Wait strategy of every process: spin, spin-yield, backoff.
+    /// Wait strategy of every process: spin, spin-yield, backoff, park.
     pub wait: String,
     /// Journal durability: none, async, sync.
     pub durability: String,
@@ -47,7 +47,7 @@ impl Default for Config {
             instance: "default".into(),
             run_dir: None,
             data_dir: PathBuf::from("pinwheel-data"),
-            wait: "backoff".into(),
+            wait: "park".into(),
             durability: "sync".into(),
             questdb: None,
             engine: EngineConfig::default(),
@@ -133,7 +133,7 @@ pub struct CommonArgs {
     /// Run directory: rings and shared counters (default /dev/shm/pinwheel-<instance>).
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
-    /// Wait strategy: spin, spin-yield or backoff.
+    /// Wait strategy: spin, spin-yield, backoff or park.
     #[arg(long)]
     pub wait: Option<String>,
     /// Journal durability: none, async or sync.
@@ -191,7 +191,7 @@ impl Config {
     pub fn wait_strategy(&self) -> anyhow::Result<WaitStrategy> {
         self.wait.parse().map_err(|_| {
             anyhow::anyhow!(
-                "wait must be spin, spin-yield or backoff, not {:?}",
+                "wait must be spin, spin-yield, backoff or park, not {:?}",
                 self.wait
             )
         })
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn empty_file_is_the_default_and_flags_override() {
         let config: Config = toml::from_str("").unwrap();
-        assert_eq!(config.wait, "backoff");
+        assert_eq!(config.wait, "park");
         let common = CommonArgs {
             wait: Some("spin".into()),
             durability: Some("async".into()),

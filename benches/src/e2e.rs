@@ -14,11 +14,13 @@ use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
+mod futex_floor;
+
 /// Options of the end-to-end benchmark.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Planned orders per second, one measurement each (open loop).
-    #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000")]
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,5000,10000")]
     pub rates: Vec<u64>,
     /// Seconds measured per rate.
     #[arg(long, default_value_t = 3)]
@@ -32,15 +34,36 @@ pub struct Args {
     /// Trades timed from engine event to WebSocket client.
     #[arg(long, default_value_t = 300)]
     pub ws_trades: u64,
-    /// Wait strategy of engine and edge reader: spin, spin-yield or backoff.
-    #[arg(long, default_value = "backoff")]
-    pub wait: String,
+    /// Wait strategies of engine and edge to measure, one run each (default: every one this
+    /// host's cores allow; the first is the default mode the top-level figures describe).
+    #[arg(long = "waits", alias = "wait", value_delimiter = ',')]
+    pub waits: Vec<String>,
+    /// Also measure `sync` durability (default wait, journal under `--journal-parent`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub sync: bool,
+    /// Where the `sync` run keeps its journal (a temporary folder inside; the default data
+    /// directory is on the disk the exchange runs from, the run directory stays on tmpfs).
+    #[arg(long, default_value = ".")]
+    pub journal_parent: PathBuf,
     /// Core for the engine thread.
     #[arg(long)]
     pub engine_core: Option<usize>,
     /// The pinwheel binary that runs the engine (default: this executable).
     #[arg(long)]
     pub binary: Option<PathBuf>,
+}
+
+/// The wait strategies this host can run end to end: `spin` needs a core each for the
+/// engine and the edge's reader plus two for HTTP; `spin-yield` one fewer.
+pub fn waits_the_cores_allow(cores: usize) -> Vec<String> {
+    let mut waits = vec!["park".to_string(), "backoff".to_string()];
+    if cores >= 3 {
+        waits.push("spin-yield".to_string());
+    }
+    if cores >= 4 {
+        waits.push("spin".to_string());
+    }
+    waits
 }
 
 /// A minimal HTTP/1.1 keep-alive client: no pool, no allocation per request beyond the answer.
@@ -158,6 +181,7 @@ impl Drop for Engine {
 
 fn start_engine(
     args: &Args,
+    run: &RunKind,
     run_dir: &std::path::Path,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Engine> {
@@ -173,7 +197,7 @@ fn start_engine(
         .arg("--data-dir")
         .arg(data_dir);
     command
-        .args(["--wait", &args.wait, "--durability", "none"])
+        .args(["--wait", &run.wait, "--durability", run.durability])
         .env("PINWHEEL_LOG", "warn");
     if let Some(core) = args.engine_core {
         command.args(["--core", &core.to_string()]);
@@ -431,13 +455,22 @@ fn micros(ns: u64) -> String {
 fn print_row(name: &str, histogram: &Histogram<u64>, note: &str) {
     let q = |p: f64| micros(histogram.value_at_quantile(p));
     println!(
-        "{name:<26}{:>10}{:>10}{:>10}{:>10}{:>10}  {note}",
+        "{name:<34}{:>10}{:>10}{:>10}{:>10}{:>10}  {note}",
         q(0.5),
         q(0.99),
         q(0.999),
         q(0.9999),
         micros(histogram.max())
     );
+}
+
+/// One configuration the benchmark measures: a wait strategy and a durability.
+#[derive(Clone, Debug)]
+pub struct RunKind {
+    /// The wait strategy of the engine, the flusher and the edge.
+    pub wait: String,
+    /// `none` or `sync`.
+    pub durability: &'static str,
 }
 
 /// Everything the benchmark starts, stopped in reverse on drop.
@@ -449,7 +482,7 @@ struct Setup {
         std::thread::JoinHandle<anyhow::Result<()>>,
     )>,
     _engine: Engine,
-    _dir: tempfile::TempDir,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
 impl Drop for Setup {
@@ -461,23 +494,43 @@ impl Drop for Setup {
     }
 }
 
-fn start(args: &Args) -> anyhow::Result<Setup> {
+/// The run directory on tmpfs (as by default); the data directory on tmpfs too, unless the
+/// journal must reach a disk (`sync`), then under `--journal-parent`.
+fn directories(
+    args: &Args,
+    run: &RunKind,
+) -> anyhow::Result<(tempfile::TempDir, tempfile::TempDir)> {
     let shm = std::path::Path::new("/dev/shm");
-    let dir = if shm.is_dir() {
-        tempfile::tempdir_in(shm)?
-    } else {
-        tempfile::tempdir()?
+    let volatile = || {
+        if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        }
     };
-    let (run_dir, data_dir) = (dir.path().join("run"), dir.path().join("data"));
-    let engine = start_engine(args, &run_dir, &data_dir)?;
+    let data = if run.durability == "sync" {
+        tempfile::Builder::new()
+            .prefix("pinwheel-e2e-journal-")
+            .tempdir_in(&args.journal_parent)
+            .with_context(|| format!("a journal folder in {}", args.journal_parent.display()))?
+    } else {
+        volatile()?
+    };
+    Ok((volatile()?, data))
+}
+
+fn start(args: &Args, run: &RunKind) -> anyhow::Result<Setup> {
+    let dirs = directories(args, run)?;
+    let (run_dir, data_dir) = (dirs.0.path().join("run"), dirs.1.path().join("data"));
+    let engine = start_engine(args, run, &run_dir, &data_dir)?;
     let edge = SocketAddr::from(([127, 0, 0, 1], free_port()?));
     let floor = SocketAddr::from(([127, 0, 0, 1], free_port()?));
     let config = pinwheel_edge::EdgeConfig {
         port: edge.port(),
         run_dir,
         data_dir,
-        wait: args.wait.parse().map_err(|e: String| anyhow::anyhow!(e))?,
-        durability: "none".into(),
+        wait: run.wait.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        durability: run.durability.into(),
         rate_limit_per_user: 0,
         rate_limit_per_ip: 0,
         ..Default::default()
@@ -495,73 +548,228 @@ fn start(args: &Args) -> anyhow::Result<Setup> {
         floor,
         stops,
         _engine: engine,
-        _dir: dir,
+        _dirs: dirs,
     };
     wait_healthy(setup.edge, "/healthz")?;
     Ok(setup)
 }
 
-/// Runs the benchmark, prints its table, returns the JSON figures.
-pub fn run(args: &Args) -> anyhow::Result<Value> {
+/// What one configuration measured.
+struct Measured {
+    orders: Vec<(u64, Histogram<u64>)>,
+    floors: Vec<(u64, Histogram<u64>)>,
+    hops: Vec<(u64, Value)>,
+    max: f64,
+    ws: Histogram<u64>,
+}
+
+/// Starts engine and edge with `run`, measures every rate (each beside the bare handler),
+/// the sustained maximum and the WebSocket latency; prints the rows.
+fn measure_kind(args: &Args, run: &RunKind) -> anyhow::Result<Measured> {
+    let setup = start(args, run)?;
+    let tokens = make_users(setup.edge, args.connections)?;
+    eprintln!(
+        "e2e bench ({} wait, {} durability): warm-up ...",
+        run.wait, run.durability
+    );
+    open_loop(setup.edge, &tokens, 1000, 1)?;
+    open_loop(setup.floor, &tokens, 1000, 1)?;
+    let (mut orders, mut floors, mut hops) = (Vec::new(), Vec::new(), Vec::new());
+    for &rate in &args.rates {
+        eprintln!("e2e bench: {rate} orders/s for {} s ...", args.seconds);
+        pinwheel_edge::link::hops::take();
+        let (measured, errors) = open_loop(setup.edge, &tokens, rate, args.seconds)?;
+        let hop_figures = hops_json(&pinwheel_edge::link::hops::take());
+        let (bare, _) = open_loop(setup.floor, &tokens, rate, args.seconds)?;
+        let label = format!("{} {} @{rate}/s", run.wait, run.durability);
+        print_row(
+            &format!("orders {label}"),
+            &measured,
+            &format!("{errors} errors"),
+        );
+        print_row(&format!("HTTP floor @{rate}/s"), &bare, "");
+        print_hops(&hop_figures);
+        orders.push((rate, measured));
+        floors.push((rate, bare));
+        hops.push((rate, hop_figures));
+    }
+    let max = saturation(setup.edge, &tokens, args.saturation_seconds.max(1))?;
+    println!(
+        "sustained orders/s ({} wait, {} connections): {max:.0}",
+        run.wait, args.connections
+    );
+    let ws = ws_latency(setup.edge, &tokens[0], &tokens[1], args.ws_trades.max(1))?;
+    print_row(&format!("event -> WS client ({})", run.wait), &ws, "");
+    Ok(Measured {
+        orders,
+        floors,
+        hops,
+        max,
+        ws,
+    })
+}
+
+/// Per hop of the order path, as the edge's link measured it.
+fn hops_json(hops: &[pinwheel_edge::link::hops::HopFigures]) -> Value {
+    let mut map = serde_json::Map::new();
+    for hop in hops {
+        map.insert(
+            hop.name.to_string(),
+            json!({ "count": hop.count, "p50": hop.p50_ns, "p99": hop.p99_ns }),
+        );
+    }
+    Value::Object(map)
+}
+
+fn print_hops(hops: &Value) {
+    let Some(map) = hops.as_object() else { return };
+    for (name, figures) in map {
+        println!(
+            "  hop {name:<22}{:>10}{:>10}",
+            micros(figures["p50"].as_u64().unwrap_or(0)),
+            micros(figures["p99"].as_u64().unwrap_or(0))
+        );
+    }
+}
+
+fn by_rate(rows: &[(u64, Histogram<u64>)]) -> Value {
+    let map: serde_json::Map<String, Value> = rows
+        .iter()
+        .map(|(rate, histogram)| (rate.to_string(), percentiles(histogram)))
+        .collect();
+    Value::Object(map)
+}
+
+fn ratio(a: &Histogram<u64>, b: &Histogram<u64>, q: f64) -> f64 {
+    a.value_at_quantile(q) as f64 / b.value_at_quantile(q).max(1) as f64
+}
+
+impl Measured {
+    fn ratios(&self) -> Value {
+        let map: serde_json::Map<String, Value> = self
+            .orders
+            .iter()
+            .zip(&self.floors)
+            .map(|((rate, orders), (_, bare))| {
+                let p =
+                    json!({ "p50": ratio(orders, bare, 0.5), "p99": ratio(orders, bare, 0.99) });
+                (rate.to_string(), p)
+            })
+            .collect();
+        Value::Object(map)
+    }
+
+    fn json(&self) -> Value {
+        let hops: serde_json::Map<String, Value> = self
+            .hops
+            .iter()
+            .map(|(rate, hops)| (rate.to_string(), hops.clone()))
+            .collect();
+        json!({
+            "max_orders_per_sec": self.max.round() as u64,
+            "http_rtt_ns": by_rate(&self.orders),
+            "http_floor_ns": by_rate(&self.floors),
+            "ratio_to_floor": self.ratios(),
+            "hops_ns": hops,
+            "ws_ns": percentiles(&self.ws),
+        })
+    }
+}
+
+/// `sync` against `none` plus the group-commit floor (the goal's terms), per rate.
+fn sync_json(args: &Args, sync: &Measured, none: &Measured) -> anyhow::Result<Value> {
+    let (mut floors, mut ratios) = (serde_json::Map::new(), serde_json::Map::new());
+    for ((rate, synced), (_, plain)) in sync.orders.iter().zip(&none.orders) {
+        let dir = tempfile::Builder::new()
+            .prefix("pinwheel-e2e-group-commit-")
+            .tempdir_in(&args.journal_parent)?;
+        let count = (rate * args.seconds).clamp(200, 20_000) as usize;
+        let floor = pinwheel_journal::measure::measure_group_commit(dir.path(), *rate, count)?;
+        print_row(
+            &format!("group-commit floor @{rate}/s"),
+            &floor,
+            "bare pwrite + fdatasync",
+        );
+        let p50_goal = plain.value_at_quantile(0.5) + floor.value_at_quantile(0.5);
+        let p50 = synced.value_at_quantile(0.5) as f64 / p50_goal.max(1) as f64;
+        let p99 = ratio(synced, &floor, 0.99);
+        println!("sync @{rate}/s: p50 {p50:.2}x (none + floor p50), p99 {p99:.2}x the floor's p99");
+        ratios.insert(
+            rate.to_string(),
+            json!({ "p50_to_none_plus_floor": p50, "p99_to_floor": p99 }),
+        );
+        floors.insert(rate.to_string(), percentiles(&floor));
+    }
+    let mut value = sync.json();
+    value["group_commit_floor_ns"] = Value::Object(floors);
+    value["sync_goal_ratios"] = Value::Object(ratios);
+    Ok(value)
+}
+
+fn check_args(args: &Args) -> anyhow::Result<Vec<String>> {
     if args.rates.is_empty() || args.rates.contains(&0) || args.connections < 2 || args.seconds == 0
     {
         bail!("--rates must be positive, --connections at least 2, --seconds at least 1");
     }
-    let setup = start(args)?;
-    let tokens = make_users(setup.edge, args.connections)?;
-    eprintln!("e2e bench: warm-up ...");
-    open_loop(setup.edge, &tokens, 1000, 1)?;
-    open_loop(setup.floor, &tokens, 1000, 1)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let waits = if args.waits.is_empty() {
+        waits_the_cores_allow(cores)
+    } else {
+        args.waits.clone()
+    };
+    for wait in &waits {
+        wait.parse::<pinwheel_ring::WaitStrategy>()
+            .map_err(|e| anyhow::anyhow!("--waits: {e}"))?;
+    }
+    Ok(waits)
+}
+
+/// Runs the benchmark, prints its table, returns the JSON figures.
+pub fn run(args: &Args) -> anyhow::Result<Value> {
+    let waits = check_args(args)?;
+    // First, while this process has one thread (it forks): the floor of a parked hop.
+    let pingpong = futex_floor::measure(1000, 2000)?;
     println!(
-        "{:<26}{:>10}{:>10}{:>10}{:>10}{:>10}  (microseconds)",
+        "{:<34}{:>10}{:>10}{:>10}{:>10}{:>10}  (microseconds)",
         "", "p50", "p99", "p99.9", "p99.99", "max"
     );
-    let (mut http, mut floor) = (serde_json::Map::new(), serde_json::Map::new());
-    let mut ratios = serde_json::Map::new();
-    for &rate in &args.rates {
-        eprintln!("e2e bench: {rate} orders/s for {} s ...", args.seconds);
-        let (orders, errors) = open_loop(setup.edge, &tokens, rate, args.seconds)?;
-        let (bare, _) = open_loop(setup.floor, &tokens, rate, args.seconds)?;
-        print_row(
-            &format!("order round trip @{rate}/s"),
-            &orders,
-            &format!("{errors} errors"),
-        );
-        print_row(&format!("HTTP floor @{rate}/s"), &bare, "");
-        let ratio =
-            |q: f64| orders.value_at_quantile(q) as f64 / bare.value_at_quantile(q).max(1) as f64;
-        ratios.insert(
-            rate.to_string(),
-            json!({ "p50": ratio(0.5), "p99": ratio(0.99) }),
-        );
-        http.insert(rate.to_string(), percentiles(&orders));
-        floor.insert(rate.to_string(), percentiles(&bare));
+    print_row(
+        "futex ping-pong, 2 processes",
+        &pingpong,
+        "two parked wake-ups per round trip",
+    );
+    let mut modes = serde_json::Map::new();
+    let mut measured = Vec::new();
+    for wait in &waits {
+        let kind = RunKind {
+            wait: wait.clone(),
+            durability: "none",
+        };
+        let figures = measure_kind(args, &kind)?;
+        modes.insert(wait.clone(), figures.json());
+        measured.push(figures);
     }
-    eprintln!(
-        "e2e bench: saturation for {} s ...",
-        args.saturation_seconds
-    );
-    let max = saturation(setup.edge, &tokens, args.saturation_seconds.max(1))?;
-    println!(
-        "sustained orders/s (closed loop, {} connections): {max:.0}",
-        args.connections
-    );
-    eprintln!("e2e bench: engine event -> WebSocket client ...");
-    let ws = ws_latency(setup.edge, &tokens[0], &tokens[1], args.ws_trades.max(1))?;
-    print_row("engine event -> WS client", &ws, "");
-    for (rate, r) in &ratios {
+    let default = &measured[0];
+    for (rate, r) in default.ratios().as_object().into_iter().flatten() {
         println!(
-            "ratio to floor @{rate}/s: p50 {:.2}x, p99 {:.2}x",
+            "{} ratio to floor @{rate}/s: p50 {:.2}x, p99 {:.2}x",
+            waits[0],
             r["p50"].as_f64().unwrap_or(0.0),
             r["p99"].as_f64().unwrap_or(0.0)
         );
     }
-    Ok(json!({
-        "bench": "e2e",
-        "max_orders_per_sec": max.round() as u64,
-        "http_rtt_ns": http,
-        "http_floor_ns": floor,
-        "ratio_to_floor": ratios,
-        "ws_ns": percentiles(&ws),
-    }))
+    let mut summary = default.json();
+    summary["bench"] = json!("e2e");
+    summary["wait"] = json!(waits[0]);
+    summary["futex_pingpong_ns"] = percentiles(&pingpong);
+    if args.sync {
+        let kind = RunKind {
+            wait: waits[0].clone(),
+            durability: "sync",
+        };
+        let sync = measure_kind(args, &kind)?;
+        summary["sync"] = sync_json(args, &sync, default)?;
+    }
+    summary["modes"] = Value::Object(modes);
+    Ok(summary)
 }

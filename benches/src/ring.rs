@@ -51,7 +51,7 @@ pub struct Args {
     /// Planned round trips per second (open loop).
     #[arg(long, default_value_t = 20_000)]
     pub rate: u64,
-    /// Idle strategy of every polling loop: spin, spin-yield or backoff.
+    /// Idle strategy of every polling loop: spin, spin-yield, backoff or park.
     #[arg(long, default_value_t = WaitStrategy::Spin)]
     pub wait: WaitStrategy,
     /// The two cores to pin to, "A,B" (default: the first two this process may use).

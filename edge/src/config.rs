@@ -87,7 +87,7 @@ impl Default for EdgeConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             run_dir: PathBuf::from("/dev/shm/pinwheel-default"),
             data_dir: PathBuf::from("data"),
-            wait: WaitStrategy::Backoff,
+            wait: WaitStrategy::Park,
             durability: "async".into(),
             jwt_secret: None,
             token_ttl: Duration::from_secs(24 * 3600),

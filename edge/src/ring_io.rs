@@ -106,7 +106,9 @@ impl OutputSource for RingOutput {
     }
 
     fn idle(&mut self) {
-        self.waiter.idle();
+        // With `park`: sleeps on the ring's doorbell until the engine's next batch.
+        let reader = &self.reader;
+        self.waiter.idle_on(reader.doorbell(), || reader.has_next());
     }
 
     fn reset_idle(&mut self) {
@@ -121,10 +123,34 @@ impl OutputSource for RingOutput {
 }
 
 /// The journal's highest durable sequence (`<run_dir>/durable`).
-pub struct JournalDurable(pub DurableCursor);
+pub struct JournalDurable {
+    cursor: DurableCursor,
+    waiter: Waiter,
+}
+
+impl JournalDurable {
+    /// Reads `cursor`, idling with `wait` (`park`: on the cursor's doorbell, which the flusher
+    /// rings after every sync).
+    pub fn new(cursor: DurableCursor, wait: WaitStrategy) -> Self {
+        Self {
+            cursor,
+            waiter: Waiter::new(wait),
+        }
+    }
+}
 
 impl DurableSource for JournalDurable {
     fn durable(&self) -> u64 {
-        self.0.get()
+        self.cursor.get()
+    }
+
+    fn idle_until(&mut self, sequence: u64) {
+        let cursor = &self.cursor;
+        self.waiter
+            .idle_on(cursor.doorbell(), || cursor.get() >= sequence);
+    }
+
+    fn reset_idle(&mut self) {
+        self.waiter.reset();
     }
 }

@@ -65,7 +65,7 @@ fn durable_source(
     let deadline = std::time::Instant::now() + config.attach_timeout;
     loop {
         match pinwheel_journal::DurableCursor::open(&config.run_dir) {
-            Ok(cursor) => return Ok(Some(Box::new(JournalDurable(cursor)))),
+            Ok(cursor) => return Ok(Some(Box::new(JournalDurable::new(cursor, config.wait)))),
             Err(error) if std::time::Instant::now() >= deadline => {
                 return Err(anyhow::anyhow!(
                     "durability sync needs the journal's durable cursor: {error}"

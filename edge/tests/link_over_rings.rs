@@ -285,6 +285,13 @@ impl DurableSource for Manual {
     fn durable(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
+
+    fn idle_until(&mut self, _sequence: u64) {
+        // Set by hand, with no doorbell: look again shortly.
+        std::thread::sleep(Duration::from_micros(100));
+    }
+
+    fn reset_idle(&mut self) {}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

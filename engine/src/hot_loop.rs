@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use pinwheel_journal::{Durability, DurableCursor, JournalConfig, JournalWriter, Retention};
 use pinwheel_ring::{
-    output_path, BroadcastWriter, EdgeChange, InputConfig, InputHub, WaitStrategy, Waiter,
+    output_path, BroadcastWriter, EdgeChange, InputConfig, InputHub, Parked, WaitStrategy, Waiter,
 };
 
 use crate::config::EngineConfig;
@@ -68,12 +68,12 @@ pub struct HotLoopConfig {
 }
 
 impl HotLoopConfig {
-    /// Defaults for a laptop: backoff waiting, sync durability, no pinning.
+    /// Defaults for a shared host: park waiting, sync durability, no pinning.
     pub fn new(run_dir: PathBuf, data_dir: PathBuf) -> Self {
         Self {
             run_dir,
             data_dir,
-            wait: WaitStrategy::Backoff,
+            wait: WaitStrategy::Park,
             durability: Durability::Sync,
             engine_core: None,
             flusher_core: None,
@@ -103,11 +103,12 @@ impl HotLoopConfig {
     }
 }
 
-/// The output ring takes every event the engine emits, as it is emitted.
+/// The output ring takes every event the engine emits, as it is emitted; the loop rings the
+/// parked readers once per poll, not once per event.
 impl EventSink for BroadcastWriter {
     #[inline]
     fn emit(&mut self, event: &Event) {
-        self.publish(event.as_bytes());
+        self.publish_unrung(event.as_bytes());
     }
 }
 
@@ -204,19 +205,27 @@ impl Stage {
             let polled = self
                 .sequencer
                 .poll(&mut self.hub, &mut self.output, self.counters.get());
-            if polled > 0 {
+            let parked = if polled > 0 {
+                self.output.ring_readers();
                 waiter.reset();
+                None
             } else {
-                waiter.idle();
-            }
+                self.idle(&mut waiter)
+            };
             polls += 1;
-            if polls.is_multiple_of(HOUSEKEEPING_EVERY) {
+            // A park that timed out is an idle engine: a good moment for the heartbeats.
+            if polls.is_multiple_of(HOUSEKEEPING_EVERY) || parked == Some(Parked::TimedOut) {
                 housekeeping(&mut self.hub, &self.output);
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
             }
         }
+    }
+
+    /// One idle step: with `park`, sleeps on the input rings' doorbell (every edge rings it).
+    fn idle(&self, waiter: &mut Waiter) -> Option<Parked> {
+        waiter.idle_on(self.hub.doorbell(), || self.hub.has_pending())
     }
 }
 

@@ -41,7 +41,7 @@ impl Default for FeedConfig {
             table: DEFAULT_TABLE.to_string(),
             run_dir: pinwheel_ring::default_run_dir("default"),
             data_dir: PathBuf::from("data"),
-            wait: "backoff".to_string(),
+            wait: "park".to_string(),
             batch_rows: 10_000,
             batch_interval_ms: 100,
             engine: EngineConfig::default(),

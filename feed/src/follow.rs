@@ -225,7 +225,9 @@ impl Feed {
                             warn!(%error, "feed: cannot write the metrics file");
                         }
                     }
-                    waiter.idle();
+                    // Parks on the ring's doorbell (`park`); the engine rings it per batch.
+                    let reader = &self.reader;
+                    waiter.idle_on(reader.doorbell(), || reader.has_next());
                 }
                 Err(lapped) => {
                     self.status.laps_total.fetch_add(1, Relaxed);

@@ -47,6 +47,9 @@ pub(crate) struct Shared {
     /// Where the published frames end, [`pack_end`]ed; stored (release) just before `written`,
     /// so a flusher that read `written` finds every frame up to it below this end.
     pub published_end: CachePadded<AtomicU64>,
+    /// Where an idle flusher parks (sync durability, unpinned); the writer rings it after
+    /// every publish and on close, which costs a fence and a load while the flusher is awake.
+    pub flush_bell: CachePadded<pinwheel_ring::Doorbell>,
     /// Preparer -> writer: the next segments, up to [`READY_SEGMENTS`] prepared ahead.
     pub ready: SlotRing<PreparedSegment, READY_SEGMENTS>,
     /// Writer -> preparer: the staging file of a full segment, to unmap off the hot path.

@@ -1,10 +1,19 @@
 //! The highest durable sequence, published in shared memory (`<run-dir>/durable`).
 //!
-//! Layout (128 bytes, mode 0600): magic "PWDURAB1" at 0, layout version (u32 LE) at 8, the
-//! durable sequence (u64, atomic) alone on the cache line at 64. The flusher stores with release
-//! ordering after `fdatasync` returns; edges load with acquire and release an answer only when
-//! its sequence is at or below the value. In `none` durability the value is `u64::MAX`
-//! ([`DurableCursor::EVERYTHING`]): there is no journal, so nothing is ever waited for.
+//! Layout (192 bytes, mode 0600):
+//!
+//! | offset | size | field |
+//! |--------|------|-------|
+//! | 0      | 8    | magic "PWDURAB1" |
+//! | 8      | 4    | layout version (u32 LE), written last; 2 since the doorbell |
+//! | 64     | 8    | the durable sequence (u64, atomic), alone on its cache line |
+//! | 128    | 8    | doorbell (`pinwheel_ring::Doorbell`): `sleepers` u32 at 128, futex word at 132 |
+//!
+//! The flusher stores the sequence with release ordering after `fdatasync` returns, then rings
+//! the doorbell; edges load with acquire and release an answer only when its sequence is at or
+//! below the value, and park on the doorbell while they wait ([`DurableCursor::wait_for`]). In
+//! `none` durability the value is `u64::MAX` ([`DurableCursor::EVERYTHING`]): there is no
+//! journal, so nothing is ever waited for.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
@@ -13,14 +22,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::{MmapMut, MmapOptions};
+use pinwheel_ring::{Doorbell, WaitStrategy, Waiter};
 
 use crate::error::{IoContext, JournalError};
 
 const MAGIC: [u8; 8] = *b"PWDURAB1";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const VERSION_AT: usize = 8;
 const VALUE_AT: usize = 64;
-const FILE_SIZE: u64 = 128;
+const DOORBELL_AT: usize = 128;
+const FILE_SIZE: u64 = 192;
+const _: () = assert!(DOORBELL_AT + pinwheel_ring::DOORBELL_BYTES <= FILE_SIZE as usize);
 /// The file name inside the run directory.
 pub const DURABLE_FILE_NAME: &str = "durable";
 
@@ -96,7 +108,7 @@ impl DurableCursor {
     }
 
     fn version_cell(&self) -> &std::sync::atomic::AtomicU32 {
-        // SAFETY: offset 8 is 4-aligned inside a page-aligned 128-byte mapping that lives as long as `self`.
+        // SAFETY: offset 8 is 4-aligned inside a page-aligned 192-byte mapping that lives as long as `self`.
         unsafe {
             &*self
                 .map
@@ -107,7 +119,7 @@ impl DurableCursor {
     }
 
     fn value_cell(&self) -> &AtomicU64 {
-        // SAFETY: offset 64 is 8-aligned inside a page-aligned 128-byte mapping that lives as long as `self`.
+        // SAFETY: offset 64 is 8-aligned inside a page-aligned 192-byte mapping that lives as long as `self`.
         unsafe { &*self.map.as_ptr().add(VALUE_AT).cast::<AtomicU64>() }
     }
 
@@ -117,25 +129,38 @@ impl DurableCursor {
         self.value_cell().load(Ordering::Acquire)
     }
 
-    /// Publishes a new durable sequence (release). Only the flusher and the writer's open call this.
+    /// The doorbell rung after every new durable sequence: a reader waiting for one parks on
+    /// it (with `pinwheel_ring::Waiter::idle_on`, and `get() >= wanted` as the re-check).
+    pub fn doorbell(&self) -> &Doorbell {
+        // SAFETY: offset 128 is 8-aligned inside the page-aligned 192-byte mapping that lives
+        // as long as `self`; a doorbell is two atomics, valid in any bit pattern (zero: quiet).
+        unsafe { &*self.map.as_ptr().add(DOORBELL_AT).cast::<Doorbell>() }
+    }
+
+    /// Publishes a new durable sequence (release) and wakes whoever is parked waiting for one.
+    /// Only the flusher and the writer's open call this.
     #[inline]
     pub(crate) fn set(&self, sequence: u64) {
         self.value_cell().store(sequence, Ordering::Release);
+        self.doorbell().ring();
     }
 
-    /// Waits, sleeping in short steps, until `sequence` is durable or `timeout` passes; true if durable.
+    /// Waits until `sequence` is durable or `timeout` passes (parked on the doorbell, so it
+    /// returns microseconds after the flusher publishes, and no later than the timeout).
+    /// True if durable.
     pub fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_micros(10);
+        let mut waiter = Waiter::new(WaitStrategy::Park);
         loop {
             if self.get() >= sequence {
                 return true;
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return false;
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(1));
+            waiter.set_park_timeout(deadline - now);
+            waiter.idle_on(self.doorbell(), || self.get() >= sequence);
         }
     }
 
@@ -164,7 +189,11 @@ mod tests {
     #[test]
     fn opening_a_foreign_file_names_it() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(DURABLE_FILE_NAME), [1u8; 128]).unwrap();
+        std::fs::write(
+            dir.path().join(DURABLE_FILE_NAME),
+            [1u8; FILE_SIZE as usize],
+        )
+        .unwrap();
         let err = DurableCursor::open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("durable"), "{err}");
         assert_eq!(err.code(), "journal_damaged");

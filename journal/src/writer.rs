@@ -106,6 +106,7 @@ impl JournalWriter {
         let shared = Arc::new(Shared {
             written: CachePadded::new(AtomicU64::new(last)),
             published_end: CachePadded::new(AtomicU64::new(pack_end(active.index, active.pos))),
+            flush_bell: CachePadded::new(pinwheel_ring::Doorbell::new()),
             ready: crate::handoff::SlotRing::new(),
             retired: crate::handoff::Slot::new(),
             files: Mutex::new(files),
@@ -197,6 +198,7 @@ impl JournalWriter {
             let end = pack_end(active.index, active.pos);
             shared.published_end.store(end, Ordering::Release);
             shared.written.store(self.written, Ordering::Release);
+            shared.flush_bell.ring();
         }
     }
 
@@ -262,6 +264,7 @@ impl JournalWriter {
             return Ok(());
         };
         shared.stop.store(true, Ordering::Release);
+        shared.flush_bell.ring();
         for thread in self.threads.drain(..) {
             if thread.join().is_err() {
                 shared.fail(

@@ -44,3 +44,45 @@ impl Atom for loom::sync::atomic::AtomicU64 {
         loom::sync::atomic::fence(order)
     }
 }
+
+/// A 32-bit atomic cell (a futex word), with the operations the doorbell protocol uses.
+pub(crate) trait Atom32 {
+    /// Atomic load.
+    fn load(&self, order: Ordering) -> u32;
+    /// Atomic swap; returns the previous value.
+    fn swap(&self, value: u32, order: Ordering) -> u32;
+    /// Atomic wrapping add; returns the previous value.
+    fn fetch_add(&self, value: u32, order: Ordering) -> u32;
+}
+
+impl Atom32 for std::sync::atomic::AtomicU32 {
+    #[inline(always)]
+    fn load(&self, order: Ordering) -> u32 {
+        std::sync::atomic::AtomicU32::load(self, order)
+    }
+
+    #[inline(always)]
+    fn swap(&self, value: u32, order: Ordering) -> u32 {
+        std::sync::atomic::AtomicU32::swap(self, value, order)
+    }
+
+    #[inline(always)]
+    fn fetch_add(&self, value: u32, order: Ordering) -> u32 {
+        std::sync::atomic::AtomicU32::fetch_add(self, value, order)
+    }
+}
+
+#[cfg(loom)]
+impl Atom32 for loom::sync::atomic::AtomicU32 {
+    fn load(&self, order: Ordering) -> u32 {
+        loom::sync::atomic::AtomicU32::load(self, order)
+    }
+
+    fn swap(&self, value: u32, order: Ordering) -> u32 {
+        loom::sync::atomic::AtomicU32::swap(self, value, order)
+    }
+
+    fn fetch_add(&self, value: u32, order: Ordering) -> u32 {
+        loom::sync::atomic::AtomicU32::fetch_add(self, value, order)
+    }
+}

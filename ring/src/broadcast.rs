@@ -4,8 +4,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::broadcast_protocol::{Publisher, Subscriber};
-use crate::layout::{check_ring_config, FileKind, Geometry};
-use crate::mapping::{create_or_open, open_existing};
+use crate::doorbell::Doorbell;
+use crate::layout::{check_ring_config, FileKind, Geometry, RingHead};
+use crate::mapping::{create_or_open, map_head_writable, open_existing, Mapping};
 use crate::slots::RingView;
 use crate::{Lapped, RingError};
 
@@ -43,23 +44,46 @@ impl BroadcastWriter {
         Ok(Self { publisher })
     }
 
-    /// Publishes one record (exactly `record_size` bytes); returns its sequence.
+    /// Publishes one record (exactly `record_size` bytes) and wakes parked readers; returns
+    /// its sequence.
     #[inline]
     pub fn publish(&mut self, record: &[u8]) -> u64 {
+        let sequence = self.publish_unrung(record);
+        self.ring_readers();
+        sequence
+    }
+
+    /// Publishes one record without waking parked readers: a writer that publishes several
+    /// records per batch calls [`BroadcastWriter::ring_readers`] once after the batch.
+    #[inline]
+    pub fn publish_unrung(&mut self, record: &[u8]) -> u64 {
         let sequence = self.publisher.write(record);
         self.publisher.publish_cursor();
         sequence
     }
 
-    /// Publishes records in order, advancing the shared cursor once; returns the
-    /// sequence the next record will get (one past the last one published).
+    /// Publishes records in order, advancing the shared cursor and ringing the readers' bell
+    /// once; returns the sequence the next record will get (one past the last one published).
     #[inline]
     pub fn publish_batch<'a>(&mut self, records: impl IntoIterator<Item = &'a [u8]>) -> u64 {
         for record in records {
             self.publisher.write(record);
         }
         self.publisher.publish_cursor();
+        self.ring_readers();
         self.publisher.next_sequence()
+    }
+
+    /// Wakes the readers parked on the ring's doorbell, if any said they are (one fence and
+    /// one load when none did). Returns whether it made the wake syscall.
+    #[inline]
+    pub fn ring_readers(&self) -> bool {
+        self.publisher
+            .memory()
+            .mapping()
+            .at::<RingHead>(0)
+            .doorbell
+            .ring()
     }
 
     /// The sequence the next record gets.
@@ -72,15 +96,27 @@ impl BroadcastWriter {
         self.publisher.memory().record_size()
     }
 
+    /// Whether a reader said it is parked and was not yet woken (tests, diagnostics).
+    pub fn readers_parked(&self) -> bool {
+        self.publisher
+            .memory()
+            .mapping()
+            .at::<RingHead>(0)
+            .doorbell
+            .has_sleepers()
+    }
+
     /// Stamps the writer's liveness into the header (call every few ms, off the hot path).
     pub fn heartbeat(&self) {
         self.publisher.memory().mapping().header().beat();
     }
 }
 
-/// One reader of a broadcast ring, with its own cursor. Maps the file read-only.
+/// One reader of a broadcast ring, with its own cursor. Maps the slots read-only and the
+/// header writable (for its doorbell).
 pub struct BroadcastReader {
     subscriber: Subscriber<RingView>,
+    head: Mapping,
     lapped_count: u64,
 }
 
@@ -104,11 +140,26 @@ impl BroadcastReader {
     /// Like [`BroadcastReader::attach_at`], waiting up to `wait` for the file.
     pub fn attach_waiting(path: &Path, sequence: u64, wait: Duration) -> Result<Self, RingError> {
         let (mapping, geometry) = open_existing(path, FileKind::Broadcast, false, wait)?;
+        let head = map_head_writable(path, std::mem::size_of::<RingHead>())?;
         let subscriber = Subscriber::at(RingView::new(mapping, geometry), sequence);
         Ok(Self {
             subscriber,
+            head,
             lapped_count: 0,
         })
+    }
+
+    /// The doorbell the writer rings after each batch: park on it with
+    /// [`crate::Waiter::idle_on`] and [`BroadcastReader::has_next`] as the re-check.
+    pub fn doorbell(&self) -> &Doorbell {
+        &self.head.at::<RingHead>(0).doorbell
+    }
+
+    /// Whether the writer has published past this reader's position (a record to read, or a
+    /// lap to report).
+    #[inline]
+    pub fn has_next(&self) -> bool {
+        self.subscriber.writer_cursor() > self.subscriber.position()
     }
 
     /// Copies the next record into `out` (at least `record_size` bytes) and

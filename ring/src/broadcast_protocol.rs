@@ -5,7 +5,9 @@
 //! relaxed atomics, so a reader racing the writer reads stale or new words,
 //! never undefined bytes; it then re-reads the stamp after an acquire fence and
 //! keeps the copy only if the stamp did not move. The writer never reads
-//! anything a reader writes (readers map the file read-only).
+//! anything a reader writes (readers map the slots read-only); the only word readers write is
+//! the doorbell's parked flag (`doorbell.rs`), which can cost the writer a needless wake, never
+//! a wrong record.
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 

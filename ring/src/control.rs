@@ -99,6 +99,11 @@ impl Control {
         &self.mapping.at::<ControlHead>(0).attach_epoch
     }
 
+    /// The engine's doorbell.
+    pub(crate) fn doorbell(&self) -> &crate::Doorbell {
+        &self.mapping.at::<ControlHead>(0).doorbell
+    }
+
     /// The slot of `edge`.
     pub(crate) fn slot(&self, edge: u16) -> &EdgeSlot {
         assert!(

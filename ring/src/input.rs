@@ -121,6 +121,23 @@ impl InputHub {
         self.active.len()
     }
 
+    /// The doorbell every edge rings after a push: park on it with
+    /// [`crate::Waiter::idle_on`] and [`InputHub::has_pending`] as the re-check.
+    pub fn doorbell(&self) -> &crate::Doorbell {
+        self.control.doorbell()
+    }
+
+    /// Whether a drain would find something: a record in an active ring, or an edge that
+    /// attached since the last drain (whose ring is not yet in the active list).
+    #[inline]
+    pub fn has_pending(&self) -> bool {
+        self.control.attach_epoch().load(Ordering::Acquire) != self.seen_epoch
+            || self
+                .active
+                .iter()
+                .any(|&edge| self.rings[usize::from(edge)].has_pending())
+    }
+
     /// Lends up to `max` records to `f` as `(edge_id, record)`, taking turns
     /// between edges (an equal share each, the first edge rotating per call).
     #[inline]
@@ -336,24 +353,31 @@ impl InputProducer {
             && slot.generation.load(Ordering::Relaxed) == self.generation
     }
 
-    /// Appends one record (exactly `record_size` bytes). `Err(RingFull)` when the
-    /// engine has not freed a slot yet, or when this producer was reclaimed
-    /// (`is_attached()` tells which).
+    /// Appends one record (exactly `record_size` bytes) and wakes the engine if it is parked.
+    /// `Err(RingFull)` when the engine has not freed a slot yet, or when this producer was
+    /// reclaimed (`is_attached()` tells which).
     #[inline]
     pub fn try_push(&mut self, record: &[u8]) -> Result<(), RingFull> {
         if !self.is_attached() {
             return Err(RingFull);
         }
-        self.producer.try_push(record)
+        self.producer.try_push(record)?;
+        self.control.doorbell().ring();
+        Ok(())
     }
 
-    /// Appends as many of `records` as fit, in order; returns how many.
+    /// Appends as many of `records` as fit, in order, and wakes the engine if it is parked;
+    /// returns how many.
     #[inline]
     pub fn try_push_batch(&mut self, records: &[&[u8]]) -> usize {
         if !self.is_attached() {
             return 0;
         }
-        self.producer.try_push_batch(records)
+        let pushed = self.producer.try_push_batch(records);
+        if pushed > 0 {
+            self.control.doorbell().ring();
+        }
+        pushed
     }
 
     /// Stamps this edge's liveness (call well within the engine's heartbeat timeout).

@@ -1,14 +1,50 @@
 //! The on-disk (in-shm) layout shared by every ring file: the header, the
 //! file kinds, and the slot geometry.
+//!
+//! Every file starts with the 128-byte [`FileHeader`]:
+//!
+//! | offset | size | field          |
+//! |--------|------|----------------|
+//! | 0      | 8    | magic "PINWHEEL" |
+//! | 8      | 4    | layout version (written last) |
+//! | 12     | 4    | file kind (1 input, 2 broadcast, 3 control) |
+//! | 16     | 8    | record size    |
+//! | 24     | 8    | capacity       |
+//! | 32     | 4    | writer pid     |
+//! | 40     | 8    | writer heartbeat, CLOCK_MONOTONIC ns |
+//!
+//! Ring files (input and broadcast) then hold, each on its own 128-byte line:
+//!
+//! | offset | size | field |
+//! |--------|------|-------|
+//! | 128    | 8    | `tail`: input, the producer's published count; broadcast, the next sequence |
+//! | 256    | 8    | `head`: input, the consumer's read count; broadcast, unused |
+//! | 384    | 8    | doorbell (`doorbell.rs`): `sleepers` u32 at 384, futex word `rings` u32 at 388 |
+//! | 512    | ..   | slots: slot `i` at `512 + i * stride`, stamp first, record at +8 |
+//!
+//! Input rings' doorbell is unused: the engine parks on the control file's. The broadcast
+//! ring's is the one the output readers park on; readers map the header page (the first 4 KiB)
+//! writable for it and the slots read-only.
+//!
+//! The control file then holds:
+//!
+//! | offset | size | field |
+//! |--------|------|-------|
+//! | 128    | 8    | attach epoch |
+//! | 256    | 8    | the engine's doorbell: `sleepers` at 256, `rings` at 260 (every edge rings it after a push) |
+//! | 384    | ..   | edge slots, one 128-byte line each: owner word, heartbeat, generation |
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
 
+use crate::doorbell::Doorbell;
+
 /// First 8 bytes of every Pinwheel ring file.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"PINWHEEL");
 /// Layout version written by this build; attaching to another version fails.
-pub const LAYOUT_VERSION: u32 = 1;
+/// 2: the doorbells (ring files at 384, the control file at 256; slots moved after them).
+pub const LAYOUT_VERSION: u32 = 2;
 /// Records are whole cache lines.
 pub const RECORD_ALIGN: usize = 64;
 /// Bytes before a record inside its slot: the slot's stamp, padded so the
@@ -60,6 +96,8 @@ pub(crate) struct RingHead {
     pub tail: CachePadded<AtomicU64>,
     /// Input rings: the consumer's read count. Unused by broadcast rings.
     pub head: CachePadded<AtomicU64>,
+    /// Broadcast rings: where the readers park (the writer rings it after each batch).
+    pub doorbell: CachePadded<Doorbell>,
 }
 
 /// Control file: header, then the attach epoch, then one padded slot per edge.
@@ -68,6 +106,8 @@ pub(crate) struct ControlHead {
     pub header: FileHeader,
     /// Bumped by every edge that attaches, so the engine picks it up without a scan.
     pub attach_epoch: CachePadded<AtomicU64>,
+    /// Where the engine parks when every input ring is empty; edges ring it after a push.
+    pub doorbell: CachePadded<Doorbell>,
 }
 
 /// One edge's entry in the control file.
@@ -88,6 +128,18 @@ const _: () = assert!(std::mem::size_of::<FileHeader>().is_multiple_of(RECORD_AL
 const _: () = assert!(std::mem::size_of::<RingHead>().is_multiple_of(RECORD_ALIGN));
 const _: () = assert!(std::mem::size_of::<ControlHead>().is_multiple_of(RECORD_ALIGN));
 const _: () = assert!(std::mem::align_of::<CachePadded<AtomicU64>>() >= RECORD_ALIGN);
+// The offsets in the module's tables.
+const _: () = assert!(std::mem::offset_of!(RingHead, tail) == 128);
+const _: () = assert!(std::mem::offset_of!(RingHead, head) == 256);
+const _: () = assert!(std::mem::offset_of!(RingHead, doorbell) == 384);
+const _: () = assert!(std::mem::size_of::<RingHead>() == 512);
+const _: () = assert!(std::mem::offset_of!(ControlHead, attach_epoch) == 128);
+const _: () = assert!(std::mem::offset_of!(ControlHead, doorbell) == 256);
+const _: () = assert!(std::mem::size_of::<ControlHead>() == 384);
+/// Bytes of a ring file that hold its header, cursors and doorbell: the part a broadcast
+/// reader maps writable.
+pub(crate) const RING_HEAD_PAGE: usize = 4096;
+const _: () = assert!(std::mem::size_of::<RingHead>() <= RING_HEAD_PAGE);
 
 /// Bytes between the starts of two slots holding `record_size`-byte records.
 pub(crate) fn slot_stride(record_size: usize) -> usize {

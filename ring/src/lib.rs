@@ -10,7 +10,9 @@
 //! - Output: one [`BroadcastWriter`] (the engine) that never waits, and any number
 //!   of [`BroadcastReader`]s with their own cursors; a lapped reader is told
 //!   ([`Lapped`]) and never handed a torn record.
-//! - Idle polling follows a [`WaitStrategy`] through a [`Waiter`].
+//! - Idle polling follows a [`WaitStrategy`] through a [`Waiter`]; with `park`, an idle
+//!   reader sleeps on its ring's [`Doorbell`] (a futex in the shared header) and the writer
+//!   wakes it only if it said it is parked.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -19,7 +21,9 @@ mod broadcast;
 mod broadcast_protocol;
 mod clock;
 mod control;
+mod doorbell;
 mod error;
+mod futex;
 mod input;
 mod layout;
 mod mapping;
@@ -33,9 +37,11 @@ mod loom_model;
 
 pub use broadcast::{BroadcastReader, BroadcastWriter};
 pub use clock::{monotonic_ns, pid_alive};
+pub use doorbell::{Doorbell, Parked, DOORBELL_BYTES};
 pub use error::{Lapped, RingError, RingFull};
+pub use futex::set_min_timer_slack;
 pub use input::{EdgeChange, InputConfig, InputHub, InputProducer};
 pub use layout::{LAYOUT_VERSION, MAGIC, RECORD_ALIGN};
 pub use mapping::FILE_MODE;
 pub use run_dir::{control_path, default_run_dir, ensure_run_dir, input_path, output_path};
-pub use wait::{WaitStrategy, Waiter, BACKOFF_MAX_SLEEP};
+pub use wait::{WaitStrategy, Waiter, BACKOFF_MAX_SLEEP, PARK_TIMEOUT};

@@ -299,6 +299,21 @@ fn try_open(path: &Path, kind: FileKind, writable: bool) -> Result<(Mapping, Geo
     Ok((mapping, geometry))
 }
 
+/// Maps the first `len` bytes of an existing, already checked file writable: a broadcast
+/// reader's view of the ring's header, where its doorbell is (the slots stay read-only).
+pub(crate) fn map_head_writable(path: &Path, len: usize) -> Result<Mapping, RingError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io_error(path, "open"))?;
+    // SAFETY: as in `map_existing`; the caller checked the file is at least `len` bytes, and
+    // this process writes only the doorbell's atomics through the mapping.
+    let map = unsafe { MmapOptions::new().len(len).map_mut(&file) };
+    map.map(|m| Mapping::from_mut(m, path))
+        .map_err(io_error(path, "map"))
+}
+
 fn map_existing(file: &File, path: &Path, writable: bool) -> Result<Mapping, RingError> {
     // SAFETY: ring files are shared with other processes by design; this process touches
     // them only through atomics and the ring protocols. A file shortened after this check

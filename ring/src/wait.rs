@@ -1,8 +1,17 @@
 //! Wait strategies: what a poller does when it found nothing to do.
+//!
+//! | strategy     | idle cost                 | wake-up after a record arrives          | pick it for           |
+//! |--------------|---------------------------|-----------------------------------------|-----------------------|
+//! | `spin`       | one core per poller, 100% | ~100 ns (a cache miss)                   | isolated, pinned cores |
+//! | `spin-yield` | one core, given up to any runnable thread | ~100 ns, or a scheduler slice | cores shared with little |
+//! | `backoff`    | a wake-up every <= 1 ms   | up to one sleep (20 us .. 1 ms)         | tests, when park is unavailable |
+//! | `park`       | none (blocked in the kernel) | one futex wake (a few us)            | the default: shared cores, laptops, CI |
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
+use crate::doorbell::{Doorbell, Parked};
 
 /// How a polling loop idles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -12,9 +21,12 @@ pub enum WaitStrategy {
     /// Spin a while, then yield the core to the scheduler between polls.
     SpinYield,
     /// Spin briefly, then yield, then sleep in growing steps up to [`BACKOFF_MAX_SLEEP`]
-    /// (laptops, CI, tests on two cores).
-    #[default]
+    /// (tests on two cores; pollers with no doorbell).
     Backoff,
+    /// Spin briefly, then park on the ring's doorbell (a futex) until the writer rings it or
+    /// [`PARK_TIMEOUT`] passes: microsecond wake-ups, no core burnt while idle (the default).
+    #[default]
+    Park,
 }
 
 /// Polls that only spin before a `SpinYield`/`Backoff` waiter starts yielding.
@@ -25,6 +37,12 @@ const YIELD_STEPS: u32 = 16;
 const BACKOFF_MIN_SLEEP: Duration = Duration::from_micros(20);
 /// The longest single sleep of a `Backoff` waiter: bounds the latency it adds.
 pub const BACKOFF_MAX_SLEEP: Duration = Duration::from_millis(1);
+/// Polls that only spin before a `Park` waiter parks: a few microseconds, so that a record
+/// that follows closely is taken without the wake-up's syscalls on either side.
+const PARK_SPIN_STEPS: u32 = 256;
+/// The longest a `Park` waiter stays parked without a ring: the bound on every wait, and how
+/// often an idle poller looks at its other duties (heartbeats, stop flags).
+pub const PARK_TIMEOUT: Duration = Duration::from_millis(50);
 
 impl FromStr for WaitStrategy {
     type Err = String;
@@ -34,8 +52,9 @@ impl FromStr for WaitStrategy {
             "spin" => Ok(Self::Spin),
             "spin-yield" => Ok(Self::SpinYield),
             "backoff" => Ok(Self::Backoff),
+            "park" => Ok(Self::Park),
             other => Err(format!(
-                "unknown wait strategy {other:?}: expected spin, spin-yield or backoff"
+                "unknown wait strategy {other:?}: expected spin, spin-yield, backoff or park"
             )),
         }
     }
@@ -47,6 +66,7 @@ impl fmt::Display for WaitStrategy {
             Self::Spin => "spin",
             Self::SpinYield => "spin-yield",
             Self::Backoff => "backoff",
+            Self::Park => "park",
         })
     }
 }
@@ -57,6 +77,10 @@ impl fmt::Display for WaitStrategy {
 pub struct Waiter {
     strategy: WaitStrategy,
     idle_polls: u32,
+    /// Whether this waiter lowered its thread's timer slack (before its first sleep).
+    slack_lowered: bool,
+    /// The longest one park lasts.
+    park_timeout: Duration,
 }
 
 impl Waiter {
@@ -65,7 +89,15 @@ impl Waiter {
         Self {
             strategy,
             idle_polls: 0,
+            slack_lowered: false,
+            park_timeout: PARK_TIMEOUT,
         }
+    }
+
+    /// Parks at most `timeout` at a time (at most [`PARK_TIMEOUT`]): for a caller with a
+    /// deadline of its own.
+    pub fn set_park_timeout(&mut self, timeout: Duration) {
+        self.park_timeout = timeout.min(PARK_TIMEOUT);
     }
 
     /// The strategy this waiter follows.
@@ -73,8 +105,8 @@ impl Waiter {
         self.strategy
     }
 
-    /// One bounded idle step: a pause hint, a yield, or a sleep of at most
-    /// [`BACKOFF_MAX_SLEEP`].
+    /// One bounded idle step for a poller with no doorbell: a pause hint, a yield, or a
+    /// sleep of at most [`BACKOFF_MAX_SLEEP`] (`Park` sleeps like `Backoff` here).
     #[inline]
     pub fn idle(&mut self) {
         let polls = self.idle_polls;
@@ -83,7 +115,38 @@ impl Waiter {
             WaitStrategy::Spin => std::hint::spin_loop(),
             WaitStrategy::SpinYield if polls < SPIN_STEPS => std::hint::spin_loop(),
             WaitStrategy::SpinYield => std::thread::yield_now(),
-            WaitStrategy::Backoff => backoff_step(polls),
+            WaitStrategy::Backoff | WaitStrategy::Park => {
+                if polls >= SPIN_STEPS + YIELD_STEPS {
+                    self.lower_timer_slack();
+                }
+                backoff_step(polls)
+            }
+        }
+    }
+
+    /// One bounded idle step for a poller whose writer rings `bell` after publishing. With
+    /// `Park`, after the first spins it parks until rung or [`PARK_TIMEOUT`]; `ready` re-checks
+    /// the ring after the announcement (see [`Doorbell::park`]). Other strategies ignore the
+    /// bell. Returns how the park ended, `None` if this step did not park.
+    #[inline]
+    pub fn idle_on(&mut self, bell: &Doorbell, ready: impl FnOnce() -> bool) -> Option<Parked> {
+        if self.strategy != WaitStrategy::Park {
+            self.idle();
+            return None;
+        }
+        if self.idle_polls < PARK_SPIN_STEPS {
+            self.idle_polls += 1;
+            std::hint::spin_loop();
+            return None;
+        }
+        self.lower_timer_slack();
+        Some(bell.park(self.park_timeout, ready))
+    }
+
+    #[cold]
+    fn lower_timer_slack(&mut self) {
+        if !std::mem::replace(&mut self.slack_lowered, true) {
+            crate::futex::set_min_timer_slack();
         }
     }
 
@@ -121,13 +184,14 @@ mod tests {
             WaitStrategy::Spin,
             WaitStrategy::SpinYield,
             WaitStrategy::Backoff,
+            WaitStrategy::Park,
         ] {
             assert_eq!(strategy.to_string().parse::<WaitStrategy>(), Ok(strategy));
         }
-        assert_eq!(WaitStrategy::default(), WaitStrategy::Backoff);
+        assert_eq!(WaitStrategy::default(), WaitStrategy::Park);
         let error = "busy".parse::<WaitStrategy>().unwrap_err();
         assert!(
-            error.contains("busy") && error.contains("spin-yield"),
+            error.contains("busy") && error.contains("spin-yield") && error.contains("park"),
             "{error}"
         );
     }
@@ -154,5 +218,32 @@ mod tests {
         let started = std::time::Instant::now();
         waiter.idle();
         assert!(started.elapsed() < Duration::from_millis(20));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // futex syscalls
+    fn a_park_waiter_spins_first_then_parks_bounded_and_other_strategies_ignore_the_bell() {
+        let bell = Doorbell::new();
+        let mut waiter = Waiter::new(WaitStrategy::Park);
+        for _ in 0..PARK_SPIN_STEPS {
+            assert_eq!(
+                waiter.idle_on(&bell, || panic!("no re-check while spinning")),
+                None
+            );
+        }
+        assert_eq!(waiter.idle_on(&bell, || true), Some(Parked::Ready));
+        let started = std::time::Instant::now();
+        assert_eq!(waiter.idle_on(&bell, || false), Some(Parked::TimedOut));
+        assert!(started.elapsed() >= PARK_TIMEOUT - Duration::from_millis(1));
+        assert!(started.elapsed() < PARK_TIMEOUT * 40);
+        waiter.reset();
+        assert_eq!(waiter.idle_on(&bell, || panic!("spinning again")), None);
+        let mut backoff = Waiter::new(WaitStrategy::Backoff);
+        for _ in 0..200 {
+            assert_eq!(
+                backoff.idle_on(&bell, || panic!("backoff never parks")),
+                None
+            );
+        }
     }
 }

@@ -129,7 +129,7 @@ fn wrong_version_is_refused_by_name() {
             error,
             RingError::BadVersion {
                 found: 99,
-                expected: 1,
+                expected: pinwheel_ring::LAYOUT_VERSION,
                 ..
             }
         ),

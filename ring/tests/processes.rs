@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use pinwheel_ring::{
-    output_path, BroadcastReader, BroadcastWriter, EdgeChange, InputConfig, InputHub,
-    InputProducer, WaitStrategy, Waiter,
+    monotonic_ns, output_path, BroadcastReader, BroadcastWriter, EdgeChange, InputConfig, InputHub,
+    InputProducer, Parked, WaitStrategy, Waiter, PARK_TIMEOUT,
 };
 
 const RECORD: usize = 128;
@@ -128,6 +128,8 @@ fn child_process_entry() {
     match std::env::var(CHILD_VAR).as_deref() {
         Ok("writer") => child_writer(),
         Ok("reader") => child_reader(),
+        Ok("parker") => child_parker(),
+        Ok("pinger") => child_pinger(),
         Ok(other) => panic!("unknown child role {other}"),
         Err(_) => {}
     }
@@ -454,4 +456,171 @@ fn broadcast_readers_in_other_processes_get_whole_records_and_laps_are_accounted
         field(slow, "lapped") > 0 && field(slow, "lost") > 0,
         "the slow reader was never lapped: {slow}"
     );
+}
+
+/// Rounds of the park/wake tests: each one parks, is rung, and measures its wake-up.
+const PARK_ROUNDS: u64 = 20;
+/// A woken reader must see its record well before its park would have timed out.
+const WAKE_BOUND: Duration = Duration::from_millis(25);
+
+/// A record carrying its publication time (CLOCK_MONOTONIC, the same in every process).
+fn timed_record() -> [u8; RECORD] {
+    let mut record = [0u8; RECORD];
+    record[..8].copy_from_slice(&monotonic_ns().to_le_bytes());
+    record
+}
+
+fn age_of(record: &[u8]) -> Duration {
+    let sent = u64::from_le_bytes(record[..8].try_into().unwrap());
+    Duration::from_nanos(monotonic_ns().saturating_sub(sent))
+}
+
+/// Reads `PINWHEEL_RING_COUNT` timed records with the `park` strategy and reports the
+/// slowest wake-up and how many parks a ring ended.
+fn child_parker() {
+    let path = PathBuf::from(std::env::var("PINWHEEL_RING_PATH").unwrap());
+    let count = env_u64("PINWHEEL_RING_COUNT");
+    let mut reader = BroadcastReader::attach_at(&path, 0).unwrap();
+    println!("ready");
+    let mut waiter = Waiter::new(WaitStrategy::Park);
+    let mut out = [0u8; RECORD];
+    let (mut slowest, mut rung) = (Duration::ZERO, 0u64);
+    let deadline = Instant::now() + TEST_DEADLINE;
+    while reader.position() < count {
+        assert!(Instant::now() < deadline, "parker stuck");
+        match reader.try_next(&mut out).expect("no lap in this test") {
+            Some(_) => {
+                slowest = slowest.max(age_of(&out));
+                waiter.reset();
+            }
+            None => {
+                let parked = waiter.idle_on(reader.doorbell(), || reader.has_next());
+                rung += u64::from(parked == Some(Parked::Rung));
+            }
+        }
+    }
+    println!(
+        "received={count} slowest_us={} rung={rung}",
+        slowest.as_micros()
+    );
+}
+
+/// Pushes `PINWHEEL_RING_COUNT` timed records into an input ring, one every 10 ms, so the
+/// engine side is parked when each arrives.
+fn child_pinger() {
+    let dir = PathBuf::from(std::env::var("PINWHEEL_RING_DIR").unwrap());
+    let count = env_u64("PINWHEEL_RING_COUNT");
+    let mut producer = InputProducer::attach(&dir, Duration::from_secs(5)).unwrap();
+    for _ in 0..count {
+        std::thread::sleep(Duration::from_millis(10));
+        producer.try_push(&timed_record()).unwrap();
+    }
+}
+
+/// Waits (bounded) until a reader has said it is parked on `writer`'s ring, then a little
+/// longer, so that it is asleep in the kernel.
+fn until_parked(writer: &BroadcastWriter) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !writer.readers_parked() {
+        assert!(Instant::now() < deadline, "the reader never parked");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(2));
+}
+
+#[test]
+fn a_reader_parked_in_another_process_is_woken_within_a_bound_for_every_record() {
+    let (_guard, dir) = run_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = output_path(&dir);
+    let mut writer = BroadcastWriter::open_or_create(&path, RECORD, 64).unwrap();
+    let vars = [
+        ("PINWHEEL_RING_PATH", path.display().to_string()),
+        ("PINWHEEL_RING_COUNT", PARK_ROUNDS.to_string()),
+    ];
+    let mut children = Children(vec![spawn_child("parker", &vars)]);
+    assert_eq!(read_line(&mut children.0[0]).trim(), "ready");
+    for _ in 0..PARK_ROUNDS {
+        until_parked(&writer);
+        writer.publish(&timed_record());
+    }
+    let line = read_line(&mut children.0[0]);
+    assert!(children.0[0].wait().unwrap().success());
+    assert_eq!(field(&line, "received"), PARK_ROUNDS, "{line}");
+    let slowest = Duration::from_micros(field(&line, "slowest_us"));
+    assert!(slowest < WAKE_BOUND, "a wake-up took {slowest:?}: {line}");
+    assert!(
+        field(&line, "rung") >= PARK_ROUNDS / 2,
+        "parks ended by their timeout, not the writer's ring: {line}"
+    );
+}
+
+#[test]
+fn a_parked_reader_killed_in_its_sleep_costs_the_writer_one_wake_and_never_blocks_it() {
+    let (_guard, dir) = run_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = output_path(&dir);
+    let mut writer = BroadcastWriter::open_or_create(&path, RECORD, 64).unwrap();
+    let vars = [
+        ("PINWHEEL_RING_PATH", path.display().to_string()),
+        ("PINWHEEL_RING_COUNT", "1".to_string()),
+    ];
+    let mut children = Children(vec![spawn_child("parker", &vars)]);
+    assert_eq!(read_line(&mut children.0[0]).trim(), "ready");
+    until_parked(&writer);
+    children.0[0].kill().unwrap();
+    children.0[0].wait().unwrap();
+    assert!(
+        writer.readers_parked(),
+        "the dead reader's flag is still up"
+    );
+    let started = Instant::now();
+    writer.publish_unrung(&timed_record());
+    assert!(
+        writer.ring_readers(),
+        "one wake for the flag the dead reader left"
+    );
+    for _ in 0..1000 {
+        writer.publish_unrung(&timed_record());
+        assert!(!writer.ring_readers(), "no syscall once nobody is parked");
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn an_engine_parked_on_the_control_doorbell_is_woken_by_an_edge_in_another_process() {
+    let (_guard, dir) = run_dir();
+    let config = InputConfig {
+        max_edges: 2,
+        capacity: 64,
+        record_size: RECORD,
+        heartbeat_timeout: Duration::from_secs(10),
+    };
+    let mut hub = InputHub::open_or_create(&dir, config).unwrap();
+    let vars = [
+        ("PINWHEEL_RING_DIR", dir.display().to_string()),
+        ("PINWHEEL_RING_COUNT", PARK_ROUNDS.to_string()),
+    ];
+    let mut children = Children(vec![spawn_child("pinger", &vars)]);
+    let mut waiter = Waiter::new(WaitStrategy::Park);
+    let (mut received, mut rung, mut slowest) = (0u64, 0u64, Duration::ZERO);
+    let deadline = Instant::now() + TEST_DEADLINE;
+    while received < PARK_ROUNDS {
+        assert!(Instant::now() < deadline, "engine side stuck at {received}");
+        let drained = hub.drain(16, |_, record| slowest = slowest.max(age_of(record)));
+        received += drained as u64;
+        if drained > 0 {
+            waiter.reset();
+            continue;
+        }
+        let parked = waiter.idle_on(hub.doorbell(), || hub.has_pending());
+        rung += u64::from(parked == Some(Parked::Rung));
+        if parked == Some(Parked::TimedOut) {
+            hub.maintain(|_| ());
+        }
+    }
+    assert!(children.0[0].wait().unwrap().success());
+    assert!(slowest < WAKE_BOUND, "a wake-up took {slowest:?}");
+    assert!(rung >= PARK_ROUNDS / 2, "only {rung} parks were rung");
+    assert!(PARK_TIMEOUT > WAKE_BOUND);
 }

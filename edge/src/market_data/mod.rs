@@ -11,7 +11,15 @@ use pinwheel_candles::{EmbeddedStore, TradeRow};
 use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::message::{BookDelta, Event, EventKind, Side, Trade};
 
-use crate::link::EngineLink;
+use crate::api::error::ApiError;
+
+/// Where the market data sends the depth queries that (re)initialise its books: the engine
+/// link implements it, so this module needs nothing of the link.
+pub trait DepthQueries {
+    /// Asks the engine for `market`'s depth, `limit` levels a side; the answer comes back
+    /// through [`MarketData::install_depth`].
+    fn request_depth_init(&self, market: u32, limit: u32) -> Result<(), ApiError>;
+}
 
 pub mod fills;
 pub mod history;
@@ -208,7 +216,7 @@ impl MarketData {
     }
 
     /// Applies a public event (book delta, trade); asks for a re-query on a gap.
-    pub fn apply_public(&self, event: &Event, link: &EngineLink) {
+    pub fn apply_public(&self, event: &Event, link: &dyn DepthQueries) {
         if event.head.kind == EventKind::BookDelta as u8 {
             let delta: BookDelta = event.body();
             if self.apply_delta(&delta) == Some(DeltaOutcome::Gap) {
@@ -263,7 +271,7 @@ impl MarketData {
     }
 
     /// Marks every book stale and asks the engine for each again.
-    pub fn invalidate_all(&self, link: &EngineLink) {
+    pub fn invalidate_all(&self, link: &dyn DepthQueries) {
         for (market, slot) in self.markets.iter().enumerate() {
             slot.lock().expect("market lock").ready = false;
             let _ = link.request_depth_init(market as u32, self.depth_limit);

@@ -1,0 +1,32 @@
+//! Fan-out: one command's events, with each private event's owner resolved, to the fills
+//! store and to every WebSocket client.
+
+use pinwheel_engine::message::{Event, EventKind, Fill};
+use tokio::sync::broadcast;
+
+use crate::market_data::fills::UserFills;
+use crate::market_data::MarketData;
+use crate::owners::{resolve_owners, Published};
+
+/// Capacity of the in-process event fan-out (a WebSocket client that falls this far behind is closed).
+pub(crate) const FANOUT_CAPACITY: usize = 1 << 15;
+
+/// Publishes one command's events (after durability hold-back): fills first, then streams.
+pub(crate) fn publish(
+    batch: &[Event],
+    fills: &UserFills,
+    market_data: &MarketData,
+    events: &broadcast::Sender<Published>,
+) {
+    for published in resolve_owners(batch) {
+        let event = &published.event;
+        // A fill the journal replay already recorded (the ring repeats it) is not kept twice.
+        if event.head.kind == EventKind::Fill as u8
+            && !market_data.is_rebuilt(event.body::<Fill>().trade_id)
+        {
+            fills.record(published.owner, event);
+        }
+        // No receivers is fine: nobody is subscribed.
+        let _ = events.send(published);
+    }
+}
