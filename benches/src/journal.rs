@@ -356,6 +356,13 @@ fn print_table(figures: &Figures, plan: &Plan, parent: &Path, pinning: &Pinning)
             );
         }
     }
+    print_sync_ack(figures);
+    print_replay(figures);
+    print_latencies(figures, plan);
+}
+
+/// The sync acknowledgement's tail beside the device's own fdatasync and the group-commit floor.
+fn print_sync_ack(figures: &Figures) {
     let fsync_p99 = figures.fdatasync.value_at_quantile(0.99);
     let ack_p99 = figures.sync_ack.value_at_quantile(0.99);
     let ack_ratio = ack_p99 as f64 / fsync_p99.max(1) as f64;
@@ -380,6 +387,10 @@ fn print_table(figures: &Figures, plan: &Plan, parent: &Path, pinning: &Pinning)
         figures.ack_run_syncs.syncs,
         figures.ack_run_syncs.slowest_sync.as_secs_f64() * 1e3
     );
+}
+
+/// Replay speed and recovery time, each with its goal.
+fn print_replay(figures: &Figures) {
     let replay = figures.replay_per_sec();
     println!(
         "{:<34} {:>14.0} {:>26} {:>8}  >= {REPLAY_GOAL_PER_SEC:.0}/s: {}",
@@ -399,7 +410,6 @@ fn print_table(figures: &Figures, plan: &Plan, parent: &Path, pinning: &Pinning)
         "",
         verdict(projected < RECOVERY_GOAL_SECS)
     );
-    print_latencies(figures, plan);
 }
 
 fn print_latencies(figures: &Figures, plan: &Plan) {

@@ -1,6 +1,6 @@
 //! JSON <-> engine records: request bodies to commands, events to answers.
 
-use pinwheel_engine::config::MarketSpec;
+use pinwheel_engine::config::{AssetSpec, MarketSpec};
 use pinwheel_engine::message::{
     text_field, text_str, Command, CommandKind, Event, EventKind, Fill, OrderStatus, OrderType,
     OrderUpdate, PlaceOrder, QuoteRequest, Reject, RejectReason, SelfTradePrevention, Side,
@@ -71,6 +71,20 @@ pub fn place_order(state: &AppState, body: &JsonBody) -> Result<Command, ApiErro
         }
         order.flags |= FLAG_POST_ONLY;
     }
+    order_sizes(body, &mut order, order_type, side, market, (base, quote))?;
+    Ok(Command::new(CommandKind::PlaceOrder as u8, &order))
+}
+
+/// The price and size fields of a place body, by order type: a limit order carries a price
+/// and a quantity; a market order a quantity, or (buys only) a quote quantity, never both.
+fn order_sizes(
+    body: &JsonBody,
+    order: &mut PlaceOrder,
+    order_type: OrderType,
+    side: Side,
+    market: &MarketSpec,
+    (base, quote): (&AssetSpec, &AssetSpec),
+) -> Result<(), ApiError> {
     let quantity = body.raw("quantity");
     let quote_quantity = body.raw("quoteQuantity");
     match order_type {
@@ -111,7 +125,7 @@ pub fn place_order(state: &AppState, body: &JsonBody) -> Result<Command, ApiErro
             }
         }
     }
-    Ok(Command::new(CommandKind::PlaceOrder as u8, &order))
+    Ok(())
 }
 
 /// Builds a `QueryQuote` command from a `POST /order/quote` body.
