@@ -9,40 +9,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use common::{create_user, deposit};
-use pinwheel_engine::config::{EngineConfig, MarketTable};
+use common::{create_user, deposit, engine_config_small, fresh_engine, temp_dir};
+use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::follower::{follow, FollowConfig};
 use pinwheel_engine::journal_follower::{FollowError, FrameProblem, JournalFollower};
 use pinwheel_engine::message::{Command, RECORD_SIZE};
 use pinwheel_engine::recovery::{journal_dir, recover, replay_into, snapshot_dir, DiscardEvents};
-use pinwheel_engine::Engine;
 use pinwheel_journal::{
     frame_size, segment_file_name, write_snapshot, Durability, DurableCursor, JournalConfig,
     JournalWriter, Retention, SEGMENT_HEADER_SIZE,
 };
-
-fn engine_config() -> EngineConfig {
-    EngineConfig {
-        capacity: common::capacity(),
-        ..common::engine_config()
-    }
-}
-
-fn fresh_engine() -> Engine {
-    let config = engine_config();
-    Engine::new(MarketTable::resolve(&config).unwrap(), &config.capacity)
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "pinwheel-journal-follower-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("run")).unwrap();
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    dir
-}
 
 /// One user, then `deposits` deposits to it: every command is accepted, so the engine's last
 /// sequence counts the commands applied.
@@ -111,7 +87,7 @@ fn assert_names_frame(error: &FollowError, dir: &Path, sequence: u64, problem: F
 
 #[test]
 fn a_frame_stamped_with_another_sequence_stops_every_reader_at_its_file_and_offset() {
-    let dir = temp_dir("stamped");
+    let dir = temp_dir("journal-follower", "stamped");
     let mut stray = commands(0)[0];
     stray.head.sequence = 99;
     journal(&dir, &frames_with(3_000, 2_100, stray.as_bytes().to_vec()));
@@ -126,13 +102,13 @@ fn a_frame_stamped_with_another_sequence_stops_every_reader_at_its_file_and_offs
     let error = replay_into(&mut engine, &journal, None, &mut DiscardEvents, false).unwrap_err();
     assert_names_frame(&error, &dir, 2_100, problem);
     assert_eq!(engine.last_sequence(), 2_099);
-    let error = recover(&dir.join("data"), &engine_config(), None)
+    let error = recover(&dir.join("data"), &engine_config_small(), None)
         .err()
         .expect("recovery stops at the frame");
     assert!(error.to_string().contains("journal frame 2100"), "{error}");
 
     // One frame at a time (the feed's catch-up, the edge's history).
-    let table = MarketTable::resolve(&engine_config()).unwrap();
+    let table = MarketTable::resolve(&engine_config_small()).unwrap();
     let mut follower =
         JournalFollower::start(&dir.join("data"), table, &common::capacity(), None).unwrap();
     for sequence in 1..2_100 {
@@ -150,7 +126,7 @@ fn a_frame_stamped_with_another_sequence_stops_every_reader_at_its_file_and_offs
 
 #[test]
 fn a_frame_that_is_not_a_command_is_an_error_naming_its_file_and_offset() {
-    let dir = temp_dir("short");
+    let dir = temp_dir("journal-follower", "short");
     journal(&dir, &frames_with(10, 4, vec![7; RECORD_SIZE - 8]));
     let mut engine = fresh_engine();
     let journal = journal_dir(&dir.join("data"));
@@ -190,7 +166,7 @@ fn journal_and_snapshot(dir: &Path, recorded: impl FnOnce(u64) -> u64) -> PathBu
 
 #[test]
 fn a_snapshot_with_a_bad_state_hash_is_refused_by_every_user_of_the_follower() {
-    let dir = temp_dir("bad-hash");
+    let dir = temp_dir("journal-follower", "bad-hash");
     let data_dir = dir.join("data");
     let snapshot = journal_and_snapshot(&dir, |hash| hash ^ 1);
     let named = |error: &dyn std::fmt::Display| {
@@ -198,13 +174,13 @@ fn a_snapshot_with_a_bad_state_hash_is_refused_by_every_user_of_the_follower() {
         assert!(text.contains(&snapshot.display().to_string()), "{text}");
         assert!(text.contains("state hash"), "{text}");
     };
-    let table = MarketTable::resolve(&engine_config()).unwrap();
+    let table = MarketTable::resolve(&engine_config_small()).unwrap();
     let capacity = common::capacity();
     let started = JournalFollower::start(&data_dir, table.clone(), &capacity, Some(u64::MAX));
     let error = started.err().expect("the snapshot was refused");
     assert!(matches!(&error, FollowError::Snapshot { path, .. } if path == &snapshot));
     named(&error);
-    let recovered = recover(&data_dir, &engine_config(), None);
+    let recovered = recover(&data_dir, &engine_config_small(), None);
     named(&recovered.err().expect("recovery refused the snapshot"));
     let config = FollowConfig {
         data_dir: data_dir.clone(),
@@ -213,7 +189,7 @@ fn a_snapshot_with_a_bad_state_hash_is_refused_by_every_user_of_the_follower() {
         retention: Retention::Keep,
         idle_sleep: Duration::from_millis(1),
     };
-    let followed = follow(&config, &engine_config(), &AtomicBool::new(true));
+    let followed = follow(&config, &engine_config_small(), &AtomicBool::new(true));
     named(&followed.err().expect("the snapshot follower refused it"));
     // A follower told to start below the snapshot does not read it.
     let below = JournalFollower::start(&data_dir, table, &capacity, Some(29)).unwrap();
@@ -223,14 +199,14 @@ fn a_snapshot_with_a_bad_state_hash_is_refused_by_every_user_of_the_follower() {
 
 #[test]
 fn a_good_snapshot_is_where_every_follower_starts() {
-    let dir = temp_dir("good-snapshot");
+    let dir = temp_dir("journal-follower", "good-snapshot");
     let data_dir = dir.join("data");
     let snapshot = journal_and_snapshot(&dir, |hash| hash);
-    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
+    let recovered = recover(&data_dir, &engine_config_small(), None).unwrap();
     assert_eq!(recovered.report.snapshot, Some((snapshot.clone(), 30)));
     assert_eq!(recovered.report.replayed, 20);
     assert_eq!(recovered.engine.last_sequence(), 50);
-    let table = MarketTable::resolve(&engine_config()).unwrap();
+    let table = MarketTable::resolve(&engine_config_small()).unwrap();
     let mut follower =
         JournalFollower::start(&data_dir, table, &common::capacity(), Some(u64::MAX)).unwrap();
     assert_eq!(follower.snapshot(), Some(&(snapshot, 30)));

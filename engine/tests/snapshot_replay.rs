@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{create_user, deposit, random_trading_command, Rng};
-use pinwheel_engine::config::{EngineConfig, MarketTable};
+use common::{
+    create_user, deposit, engine_config_small, fresh_engine, random_trading_command, temp_dir, Rng,
+};
 use pinwheel_engine::follower::{follow, take_snapshot, FollowConfig};
 use pinwheel_engine::message::{Command, CommandKind, Event};
 use pinwheel_engine::recovery::{journal_dir, recover, replay_into, snapshot_dir, DiscardEvents};
@@ -25,31 +26,6 @@ use pinwheel_journal::{
 const USERS: u64 = 3;
 /// Small segments, so every run spans several segment files.
 const SEGMENT_SIZE: u64 = 64 * 1024;
-
-/// The markets of `common::table()` with the tests' small capacities, as `recover` and
-/// `follow` take them.
-fn engine_config() -> EngineConfig {
-    EngineConfig {
-        capacity: common::capacity(),
-        ..common::engine_config()
-    }
-}
-
-fn fresh_engine() -> Engine {
-    let config = engine_config();
-    Engine::new(MarketTable::resolve(&config).unwrap(), &config.capacity)
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "pinwheel-snapshot-replay-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("run")).unwrap();
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    dir
-}
 
 /// Users with funds, then `trading` random commands; queries are left out (never journaled).
 /// Sequences are numbered 1, 2, 3, ... as the engine's step stamps them.
@@ -116,7 +92,7 @@ fn segment_count(data_dir: &Path) -> usize {
 
 #[test]
 fn snapshot_plus_tail_gives_the_same_hash_as_a_full_replay() {
-    let dir = temp_dir("midway");
+    let dir = temp_dir("snapshot-replay", "midway");
     let data_dir = dir.join("data");
     let commands = workload(0x5eed, 3_000);
     let mut writer = live_engine(&dir, 256);
@@ -132,7 +108,7 @@ fn snapshot_plus_tail_gives_the_same_hash_as_a_full_replay() {
 
     let snapshot = read_snapshot(&snapshot_path).unwrap();
     assert_eq!(snapshot.state_hash, midway_hash);
-    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
+    let recovered = recover(&data_dir, &engine_config_small(), None).unwrap();
     let (used, snapshot_sequence) = recovered.report.snapshot.clone().unwrap();
     assert_eq!(used, snapshot_path);
     assert_eq!(snapshot_sequence, snapshot.sequence);
@@ -154,7 +130,7 @@ fn snapshot_plus_tail_gives_the_same_hash_as_a_full_replay() {
 
 #[test]
 fn a_snapshot_from_a_partial_replay_with_retention_still_recovers_the_full_state() {
-    let dir = temp_dir("retention");
+    let dir = temp_dir("snapshot-replay", "retention");
     let data_dir = dir.join("data");
     let commands = workload(0xfeed, 4_000);
     let (live, _) = journal_live(&dir, &commands);
@@ -170,7 +146,7 @@ fn a_snapshot_from_a_partial_replay_with_retention_still_recovers_the_full_state
         segments_after < segments_before,
         "retention removed covered segments ({segments_before} -> {segments_after})"
     );
-    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
+    let recovered = recover(&data_dir, &engine_config_small(), None).unwrap();
     assert_eq!(recovered.engine.state_hash(), full_hash);
     assert_eq!(recovered.engine.last_sequence(), live.last_sequence());
     assert_eq!(recovered.report.last_sequence, commands.len() as u64);
@@ -197,7 +173,7 @@ impl Follower {
         };
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            follow(&config, &engine_config(), &flag).map(|followed| followed.engine)
+            follow(&config, &engine_config_small(), &flag).map(|followed| followed.engine)
         });
         Self {
             stop,
@@ -231,7 +207,7 @@ fn snapshot_files(data_dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_replay() {
-    let dir = temp_dir("follower");
+    let dir = temp_dir("snapshot-replay", "follower");
     let data_dir = dir.join("data");
     let commands = workload(0xbeef, 3_000);
     let mut writer = live_engine(&dir, 100);
@@ -277,7 +253,7 @@ fn the_follower_writes_snapshots_while_the_journal_grows_and_each_matches_a_repl
     }
     let full = full_replay(&data_dir, None);
     assert_eq!(full.state_hash(), live.state_hash());
-    let recovered = recover(&data_dir, &engine_config(), None).unwrap();
+    let recovered = recover(&data_dir, &engine_config_small(), None).unwrap();
     assert!(recovered.report.snapshot.is_some());
     assert_eq!(recovered.engine.state_hash(), full.state_hash());
     assert_eq!(recovered.engine.last_sequence(), full.last_sequence());
@@ -306,7 +282,7 @@ fn journal_live(dir: &Path, commands: &[Command]) -> (Engine, Vec<Event>) {
 
 #[test]
 fn replay_gives_the_live_engines_events_in_order_across_read_ahead_batches() {
-    let dir = temp_dir("batches");
+    let dir = temp_dir("snapshot-replay", "batches");
     let data_dir = dir.join("data");
     // Several of the read-ahead's 1024-command batches, and a partial one at the end.
     let commands = workload(0xba7c, 5_500);
@@ -370,7 +346,7 @@ fn discarding_events_changes_neither_the_state_nor_the_counts() {
 
 #[test]
 fn damage_in_the_middle_stops_a_replay_and_names_the_file() {
-    let dir = temp_dir("damage");
+    let dir = temp_dir("snapshot-replay", "damage");
     let data_dir = dir.join("data");
     let commands = workload(0xda3a, 3_000);
     journal_live(&dir, &commands);

@@ -227,3 +227,26 @@ pub fn random_trading_command(
         )
     }
 }
+
+/// The markets of `table()` with the tests' small capacities, as `recover` and `follow` take them.
+pub fn engine_config_small() -> EngineConfig {
+    EngineConfig {
+        capacity: capacity(),
+        ..engine_config()
+    }
+}
+
+/// A fresh engine over `engine_config_small()`.
+pub fn fresh_engine() -> pinwheel_engine::Engine {
+    let config = engine_config_small();
+    pinwheel_engine::Engine::new(MarketTable::resolve(&config).unwrap(), &config.capacity)
+}
+
+/// An empty `<tmp>/pinwheel-<test>-<name>-<pid>` with `run/` and `data/` inside.
+pub fn temp_dir(test: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pinwheel-{test}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    dir
+}
