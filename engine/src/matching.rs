@@ -428,29 +428,13 @@ mod tests {
             alice,
             &limit_order(Side::Sell, 100, 10),
         );
-        let walk = engine
-            .walk(
-                BTC_USD,
-                Side::Buy,
-                None,
-                10,
-                None,
-                alice,
-                SelfTradePrevention::ExpireTaker,
-            )
-            .unwrap();
-        assert_eq!(walk, Walk::default());
-        let walk = engine
-            .walk(
-                BTC_USD,
-                Side::Buy,
-                None,
-                10,
-                None,
-                alice,
-                SelfTradePrevention::ExpireMaker,
-            )
-            .unwrap();
+        let walk_as = |mode| {
+            engine
+                .walk(BTC_USD, Side::Buy, None, 10, None, alice, mode)
+                .unwrap()
+        };
+        assert_eq!(walk_as(SelfTradePrevention::ExpireTaker), Walk::default());
+        let walk = walk_as(SelfTradePrevention::ExpireMaker);
         assert_eq!(walk.quantity, 0, "an expired maker is skipped, not priced");
     }
 }

@@ -139,7 +139,7 @@ fn open_loop_acks(
     commands: &[Command],
     rate: u64,
 ) -> anyhow::Result<Histogram<u64>> {
-    fine_timer_slack();
+    pinwheel_ring::set_min_timer_slack();
     let gap_ns = 1_000_000_000 / rate;
     let start = Instant::now() + Duration::from_millis(10);
     let planned = |index: usize| start + Duration::from_nanos(gap_ns * index as u64);
@@ -170,19 +170,6 @@ fn open_loop_acks(
         std::thread::sleep(ACK_POLL);
     }
     Ok(latencies)
-}
-
-/// Lets this thread's short sleeps be as short as asked: Linux rounds a sleep up by the
-/// thread's timer slack (50 us by default), which would make the ack client poll every ~60 us
-/// instead of every 10 and add half of that to every measured latency.
-fn fine_timer_slack() {
-    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and changes only this thread's slack.
-    let rc = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
-    if rc != 0 {
-        tracing::warn!(
-            "cannot lower the timer slack; ack latencies include up to 50 us of polling"
-        );
-    }
 }
 
 /// Replays the journal under `data_dir` into a fresh engine; checks the state hash and
