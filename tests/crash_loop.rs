@@ -327,18 +327,12 @@ impl RingClient {
     }
 }
 
-/// `command` on behalf of `user`.
-fn for_user(user: u64, mut command: Command) -> Command {
-    command.head.user_id = user;
-    command
-}
-
 fn create_user(name: &str) -> Command {
-    let body = CreateUser {
-        username: text_field(name).unwrap(),
-        ..Default::default()
-    };
-    Command::new(CommandKind::CreateUser as u8, &body)
+    Command::from_user(
+        CommandKind::CreateUser,
+        0,
+        &CreateUser::named(name).unwrap(),
+    )
 }
 
 fn deposit(user: u64, asset: u32, amount: i64) -> Command {
@@ -346,12 +340,7 @@ fn deposit(user: u64, asset: u32, amount: i64) -> Command {
 }
 
 fn transfer(kind: CommandKind, user: u64, asset: u32, amount: i64) -> Command {
-    let body = Transfer {
-        asset,
-        reserved: 0,
-        amount,
-    };
-    for_user(user, Command::new(kind as u8, &body))
+    Command::from_user(kind, user, &Transfer::of(asset, amount))
 }
 
 /// A random order or cancel of one of the two users, around a price of 100.00.
@@ -366,7 +355,7 @@ fn random_trading_command(rng: &mut Rng, users: [u64; 2], model: &Model) -> Comm
             order_id,
             ..Default::default()
         };
-        return for_user(user, Command::new(CommandKind::CancelOrder as u8, &body));
+        return Command::from_user(CommandKind::CancelOrder, user, &body);
     }
     let side = if rng.range(0, 1) == 0 {
         Side::Buy
@@ -378,16 +367,10 @@ fn random_trading_command(rng: &mut Rng, users: [u64; 2], model: &Model) -> Comm
     } else {
         TimeInForce::Gtc
     };
-    let body = PlaceOrder {
-        market: BTC_USD,
-        side: side as u8,
-        order_type: OrderType::Limit as u8,
-        time_in_force: time_in_force as u8,
-        price: 10_000 + rng.range(0, 40) as i64 - 20,
-        quantity: rng.range(10, 60) as i64,
-        ..Default::default()
-    };
-    for_user(user, Command::new(CommandKind::PlaceOrder as u8, &body))
+    let price = 10_000 + rng.range(0, 40) as i64 - 20;
+    let quantity = rng.range(10, 60) as i64;
+    let body = PlaceOrder::limit(BTC_USD, side, time_in_force, price, quantity);
+    Command::from_user(CommandKind::PlaceOrder, user, &body)
 }
 
 impl Drop for RingClient {
@@ -558,10 +541,7 @@ fn check_state(client: &mut RingClient, engine: &mut Proc, model: &Model, users:
             market: ALL_MARKETS,
             reserved: 0,
         };
-        let query = for_user(
-            user,
-            Command::new(CommandKind::QueryOpenOrders as u8, &scope),
-        );
+        let query = Command::from_user(CommandKind::QueryOpenOrders, user, &scope);
         let answer = client.call_acked(engine, query);
         let answered: BTreeMap<u64, (u64, i64, i64, i64)> = answer
             .events
@@ -583,10 +563,7 @@ fn check_state(client: &mut RingClient, engine: &mut Proc, model: &Model, users:
             model.open_orders_of(user),
             "open orders of user {user} after restart"
         );
-        let query = for_user(
-            user,
-            Command::new(CommandKind::QueryBalances as u8, &MarketScope::default()),
-        );
+        let query = Command::from_user(CommandKind::QueryBalances, user, &MarketScope::default());
         let answer = client.call_acked(engine, query);
         for event in answer
             .events
@@ -644,10 +621,7 @@ fn settle_in_flight(
     // A barrier: the restarted engine answers every earlier record of our ring before this one.
     client.call_acked(
         engine,
-        for_user(
-            user,
-            Command::new(CommandKind::QueryBalances as u8, &MarketScope::default()),
-        ),
+        Command::from_user(CommandKind::QueryBalances, user, &MarketScope::default()),
     );
     watch.refresh();
     let mut settled = Vec::new();

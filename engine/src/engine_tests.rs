@@ -17,44 +17,24 @@ struct Harness {
     sequence: u64,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Spec {
-    side: u8,
-    order_type: u8,
-    tif: u8,
-    stp: u8,
-    flags: u8,
-    price: i64,
-    quantity: i64,
-    quote: i64,
-    cid: &'static str,
-}
+/// An order on BTC-USD, built by the helpers below and changed with struct-update syntax.
+type Spec = PlaceOrder;
 
 fn limit(side: Side, price: i64, quantity: i64) -> Spec {
-    Spec {
-        side: side as u8,
-        order_type: OrderType::Limit as u8,
-        tif: TimeInForce::Gtc as u8,
-        price,
-        quantity,
-        ..Default::default()
-    }
+    PlaceOrder::limit(BTC_USD, side, TimeInForce::Gtc, price, quantity)
 }
 
 fn market(side: Side, quantity: i64) -> Spec {
-    Spec {
-        side: side as u8,
+    PlaceOrder {
         order_type: OrderType::Market as u8,
-        tif: TimeInForce::Ioc as u8,
-        quantity,
-        ..Default::default()
+        ..PlaceOrder::limit(BTC_USD, side, TimeInForce::Ioc, 0, quantity)
     }
 }
 
-impl Spec {
+impl PlaceOrder {
     fn tif(self, tif: TimeInForce) -> Self {
         Self {
-            tif: tif as u8,
+            time_in_force: tif as u8,
             ..self
         }
     }
@@ -64,8 +44,11 @@ impl Spec {
             ..self
         }
     }
-    fn cid(self, cid: &'static str) -> Self {
-        Self { cid, ..self }
+    fn cid(self, cid: &str) -> Self {
+        Self {
+            client_order_id: text_field(cid).unwrap(),
+            ..self
+        }
     }
 }
 
@@ -82,9 +65,8 @@ impl Harness {
     }
 
     fn run<B: bytemuck::Pod>(&mut self, kind: CommandKind, user: u64, body: &B) -> Vec<Event> {
-        let mut command = Command::new(kind as u8, body);
+        let mut command = Command::from_user(kind, user, body);
         self.sequence += 1;
-        command.head.user_id = user;
         command.head.request_id = self.sequence * 10;
         command.head.edge_id = 3;
         command.head.sequence = self.sequence;
@@ -133,24 +115,13 @@ impl Harness {
     }
 
     fn user(&mut self, name: &str) -> u64 {
-        let body = CreateUser {
-            username: text_field(name).unwrap(),
-            ..Default::default()
-        };
+        let body = CreateUser::named(name).unwrap();
         let events = self.run(CommandKind::CreateUser, 0, &body);
         events[0].body::<UserCreated>().user_id
     }
 
     fn deposit(&mut self, user: u64, asset: u32, amount: i64) {
-        let events = self.run(
-            CommandKind::Deposit,
-            user,
-            &Transfer {
-                asset,
-                reserved: 0,
-                amount,
-            },
-        );
+        let events = self.run(CommandKind::Deposit, user, &Transfer::of(asset, amount));
         assert_eq!(events[0].head.kind, EventKind::Balance as u8);
     }
 
@@ -163,19 +134,7 @@ impl Harness {
     }
 
     fn body(spec: Spec, market: u32) -> PlaceOrder {
-        PlaceOrder {
-            market,
-            side: spec.side,
-            order_type: spec.order_type,
-            time_in_force: spec.tif,
-            stp: spec.stp,
-            flags: spec.flags,
-            price: spec.price,
-            quantity: spec.quantity,
-            quote_quantity: spec.quote,
-            client_order_id: text_field(spec.cid).unwrap(),
-            ..Default::default()
-        }
+        PlaceOrder { market, ..spec }
     }
 
     fn place(&mut self, user: u64, spec: Spec) -> Vec<Event> {
@@ -599,7 +558,7 @@ fn market_orders_by_quantity_and_by_quote_amount() {
     h.placed(maker, limit(Side::Sell, 110, 10));
     // Spend 1590: 10 at 100 (1000), then 590 / 110 = 5 lots (550); 40 comes back.
     let by_quote = Spec {
-        quote: 1_590,
+        quote_quantity: 1_590,
         quantity: 0,
         ..market(Side::Buy, 0)
     };

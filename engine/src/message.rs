@@ -104,6 +104,15 @@ macro_rules! typed_body {
 typed_body!(Command);
 typed_body!(Event);
 
+impl Command {
+    /// A command of `kind` on behalf of `user`; the sequencer stamps sequence and time.
+    pub fn from_user<B: Pod>(kind: CommandKind, user: u64, body: &B) -> Self {
+        let mut command = Self::new(kind as u8, body);
+        command.head.user_id = user;
+        command
+    }
+}
+
 pub use crate::command_kind::{Body, CommandBody, CommandKind};
 pub use crate::reject_reason::{RejectInfo, RejectReason, REJECTS};
 
@@ -291,6 +300,27 @@ pub struct PlaceOrder {
     pub client_order_id: [u8; TEXT_LEN],
 }
 
+impl PlaceOrder {
+    /// A limit order of `quantity` lots at `price` ticks, no client order id, default STP.
+    pub fn limit(
+        market: u32,
+        side: Side,
+        time_in_force: TimeInForce,
+        price: i64,
+        quantity: i64,
+    ) -> Self {
+        Self {
+            market,
+            side: side as u8,
+            order_type: OrderType::Limit as u8,
+            time_in_force: time_in_force as u8,
+            price,
+            quantity,
+            ..Self::default()
+        }
+    }
+}
+
 /// Body of [`CommandKind::CancelOrder`] and [`CommandKind::QueryOrder`]: one open order
 /// of the user (why one body serves both: see [`crate::command_kind`]).
 #[repr(C)]
@@ -344,6 +374,17 @@ pub struct Transfer {
     pub amount: i64,
 }
 
+impl Transfer {
+    /// `amount` of `asset`, in its smallest units.
+    pub fn of(asset: u32, amount: i64) -> Self {
+        Self {
+            asset,
+            amount,
+            ..Self::default()
+        }
+    }
+}
+
 /// Body of [`CommandKind::QueryBalances`]: nothing to say beyond the head's user.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
@@ -390,6 +431,16 @@ pub struct CreateUser {
     pub password_hash: [u8; 32],
     /// The user id (events only; 0 in the command).
     pub user_id: u64,
+}
+
+impl CreateUser {
+    /// A new user named `name`, without a password; `None` if the name does not fit.
+    pub fn named(name: &str) -> Option<Self> {
+        Some(Self {
+            username: text_field(name)?,
+            ..Self::default()
+        })
+    }
 }
 
 /// Body of [`CommandKind::QueryUser`].

@@ -5,8 +5,8 @@
 use crate::config::{AssetConfig, Capacity, EngineConfig, MarketConfig, MarketTable};
 use crate::engine::Engine;
 use crate::message::{
-    text_field, Command, CommandKind, CreateUser, Event, EventKind, OrderType, PlaceOrder, Side,
-    TimeInForce, Trade, Transfer, UserCreated,
+    Command, CommandKind, CreateUser, Event, EventKind, PlaceOrder, Side, TimeInForce, Trade,
+    Transfer, UserCreated,
 };
 
 pub(crate) const USD: u32 = 0;
@@ -56,8 +56,7 @@ pub(crate) fn run<B: bytemuck::Pod>(
     user: u64,
     body: &B,
 ) -> Vec<Event> {
-    let mut command = Command::new(kind as u8, body);
-    command.head.user_id = user;
+    let mut command = Command::from_user(kind, user, body);
     command.head.sequence = engine.last_sequence() + 1;
     let mut events = Vec::new();
     engine.apply(&command, &mut events);
@@ -67,19 +66,12 @@ pub(crate) fn run<B: bytemuck::Pod>(
 
 /// A new user holding 1,000,000 units of every asset.
 pub(crate) fn funded_user(engine: &mut Engine, name: &str) -> u64 {
-    let body = CreateUser {
-        username: text_field(name).unwrap(),
-        ..Default::default()
-    };
+    let body = CreateUser::named(name).unwrap();
     let user = run(engine, CommandKind::CreateUser, 0, &body)[0]
         .body::<UserCreated>()
         .user_id;
     for asset in [USD, BTC, ETH] {
-        let transfer = Transfer {
-            asset,
-            reserved: 0,
-            amount: 1_000_000,
-        };
+        let transfer = Transfer::of(asset, 1_000_000);
         run(engine, CommandKind::Deposit, user, &transfer);
     }
     user
@@ -95,15 +87,7 @@ pub(crate) fn two_users() -> (Engine, u64, u64) {
 
 /// A GTC limit order on BTC-USD.
 pub(crate) fn limit_order(side: Side, price: i64, quantity: i64) -> PlaceOrder {
-    PlaceOrder {
-        market: BTC_USD,
-        side: side as u8,
-        order_type: OrderType::Limit as u8,
-        time_in_force: TimeInForce::Gtc as u8,
-        price,
-        quantity,
-        ..Default::default()
-    }
+    PlaceOrder::limit(BTC_USD, side, TimeInForce::Gtc, price, quantity)
 }
 
 /// The trades among `events`.

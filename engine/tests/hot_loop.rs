@@ -111,39 +111,20 @@ fn call(
 }
 
 fn create_user(name: &str) -> Command {
-    let body = CreateUser {
-        username: text_field(name).unwrap(),
-        ..Default::default()
-    };
-    Command::new(CommandKind::CreateUser as u8, &body)
+    Command::from_user(
+        CommandKind::CreateUser,
+        0,
+        &CreateUser::named(name).unwrap(),
+    )
 }
 
 fn deposit(user: u64, asset: u32, amount: i64) -> Command {
-    let mut command = Command::new(
-        CommandKind::Deposit as u8,
-        &Transfer {
-            asset,
-            amount,
-            ..Default::default()
-        },
-    );
-    command.head.user_id = user;
-    command
+    Command::from_user(CommandKind::Deposit, user, &Transfer::of(asset, amount))
 }
 
 fn limit(user: u64, side: Side, price: i64, quantity: i64) -> Command {
-    let body = PlaceOrder {
-        market: 0,
-        side: side as u8,
-        order_type: OrderType::Limit as u8,
-        time_in_force: TimeInForce::Gtc as u8,
-        price,
-        quantity,
-        ..Default::default()
-    };
-    let mut command = Command::new(CommandKind::PlaceOrder as u8, &body);
-    command.head.user_id = user;
-    command
+    let body = PlaceOrder::limit(0, side, TimeInForce::Gtc, price, quantity);
+    Command::from_user(CommandKind::PlaceOrder, user, &body)
 }
 
 fn kinds(events: &[Event]) -> Vec<EventKind> {

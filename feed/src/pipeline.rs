@@ -74,8 +74,7 @@ impl EnginePipeline {
         user_id: u64,
         body: &B,
     ) -> &[Event] {
-        let mut command = Command::new(kind as u8, body);
-        command.head.user_id = user_id;
+        let mut command = Command::from_user(kind, user_id, body);
         command.head.request_id = self.sequence() + 1;
         self.events.clear();
         let mut source: &[Command] = &[command];
@@ -86,10 +85,7 @@ impl EnginePipeline {
 
     /// Creates a user and returns its id.
     pub fn create_user(&mut self, name: &str) -> anyhow::Result<u64> {
-        let body = CreateUser {
-            username: text_field(name).context("user name too long")?,
-            ..CreateUser::default()
-        };
+        let body = CreateUser::named(name).context("user name too long")?;
         let events = self.submit(CommandKind::CreateUser, 0, &body);
         anyhow::ensure!(
             events[0].head.kind == EventKind::UserCreated as u8,
@@ -100,11 +96,7 @@ impl EnginePipeline {
 
     /// Credits `amount` units of `asset` to `user`.
     pub fn deposit(&mut self, user: u64, asset: u32, amount: i64) -> anyhow::Result<()> {
-        let body = Transfer {
-            asset,
-            reserved: 0,
-            amount,
-        };
+        let body = Transfer::of(asset, amount);
         let events = self.submit(CommandKind::Deposit, user, &body);
         anyhow::ensure!(
             events[0].head.kind == EventKind::Balance as u8,
@@ -122,15 +114,7 @@ impl EnginePipeline {
         price: i64,
         quantity: i64,
     ) -> &[Event] {
-        let body = PlaceOrder {
-            market,
-            side: side as u8,
-            order_type: OrderType::Limit as u8,
-            time_in_force: TimeInForce::Gtc as u8,
-            price,
-            quantity,
-            ..PlaceOrder::default()
-        };
+        let body = PlaceOrder::limit(market, side, TimeInForce::Gtc, price, quantity);
         self.submit(CommandKind::PlaceOrder, user, &body)
     }
 

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use anyhow::{bail, Context};
 use pinwheel_engine::config::{AssetConfig, Capacity, EngineConfig, MarketConfig, MarketTable};
 use pinwheel_engine::message::{
-    text_field, AmendOrder, BookDelta, Command, CommandKind, CreateUser, DepthRequest, Event,
-    EventKind, MarketScope, OrderAddress, OrderType, OrderUpdate, PlaceOrder, Reject, RejectReason,
-    Side, TimeInForce, Trade, Transfer, FLAG_POST_ONLY,
+    AmendOrder, BookDelta, Command, CommandKind, CreateUser, DepthRequest, Event, EventKind,
+    MarketScope, OrderAddress, OrderUpdate, PlaceOrder, Reject, RejectReason, Side, TimeInForce,
+    Trade, Transfer, FLAG_POST_ONLY,
 };
 use pinwheel_engine::Engine;
 
@@ -104,18 +104,11 @@ impl EngineBook {
             nasdaq_ids: HashMap::with_capacity(max_orders),
         };
         for (user, name) in [(BOOK_USER, "nasdaq-book"), (TAKER_USER, "sweeps")] {
-            let body = CreateUser {
-                username: text_field(name).expect("a short name"),
-                ..CreateUser::default()
-            };
+            let body = CreateUser::named(name).expect("a short name");
             book.apply(CommandKind::CreateUser, 0, &body)
                 .map_err(|reason| anyhow::anyhow!("creating user {name}: {reason:?}"))?;
             for asset in 0..2 {
-                let deposit = Transfer {
-                    asset,
-                    amount: DEPOSIT,
-                    ..Transfer::default()
-                };
+                let deposit = Transfer::of(asset, DEPOSIT);
                 book.apply(CommandKind::Deposit, user, &deposit)
                     .map_err(|reason| anyhow::anyhow!("funding user {name}: {reason:?}"))?;
             }
@@ -132,8 +125,7 @@ impl EngineBook {
         body: &B,
     ) -> Result<(), RejectReason> {
         self.sequence += 1;
-        let mut command = Command::new(kind as u8, body);
-        command.head.user_id = user;
+        let mut command = Command::from_user(kind, user, body);
         command.head.request_id = self.sequence;
         command.head.sequence = self.sequence;
         command.head.timestamp_ns = self.sequence;
@@ -172,14 +164,8 @@ impl EngineBook {
             bail!("order {id} rests already");
         }
         let body = PlaceOrder {
-            market: MARKET,
-            side: side as u8,
-            order_type: OrderType::Limit as u8,
-            time_in_force: TimeInForce::Gtc as u8,
             flags: FLAG_POST_ONLY,
-            price,
-            quantity,
-            ..PlaceOrder::default()
+            ..PlaceOrder::limit(MARKET, side, TimeInForce::Gtc, price, quantity)
         };
         self.apply(CommandKind::PlaceOrder, BOOK_USER, &body)
             .map_err(|reason| anyhow::anyhow!("the engine refused order {id}: {reason:?}"))?;
@@ -293,15 +279,7 @@ impl EngineBook {
         quantity: i64,
         fills: &mut Vec<SweepFill>,
     ) -> anyhow::Result<()> {
-        let body = PlaceOrder {
-            market: MARKET,
-            side: taker as u8,
-            order_type: OrderType::Limit as u8,
-            time_in_force: TimeInForce::Ioc as u8,
-            price: limit,
-            quantity,
-            ..PlaceOrder::default()
-        };
+        let body = PlaceOrder::limit(MARKET, taker, TimeInForce::Ioc, limit, quantity);
         self.apply(CommandKind::PlaceOrder, TAKER_USER, &body)
             .map_err(|reason| anyhow::anyhow!("the engine refused the sweep: {reason:?}"))?;
         let first = fills.len();

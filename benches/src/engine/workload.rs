@@ -9,8 +9,8 @@
 
 use pinwheel_engine::config::{AssetConfig, Capacity, EngineConfig, MarketConfig, MarketTable};
 use pinwheel_engine::message::{
-    AmendOrder, Command, CommandKind, CreateUser, Event, EventKind, OrderAddress, OrderType,
-    OrderUpdate, PlaceOrder, Side, TimeInForce, Transfer, UserCreated,
+    AmendOrder, Command, CommandKind, CreateUser, Event, EventKind, OrderAddress, OrderUpdate,
+    PlaceOrder, Side, TimeInForce, Transfer, UserCreated,
 };
 use pinwheel_engine::Engine;
 
@@ -162,8 +162,7 @@ fn pick_kind(rng: &mut Rng) -> Kind {
 
 /// Builds a command for `user`.
 fn command<B: bytemuck::Pod>(kind: CommandKind, user: u64, sequence: u64, body: &B) -> Command {
-    let mut command = Command::new(kind as u8, body);
-    command.head.user_id = user;
+    let mut command = Command::from_user(kind, user, body);
     command.head.request_id = sequence;
     command.head.sequence = sequence;
     command.head.timestamp_ns = 1_700_000_000_000_000_000 + sequence;
@@ -171,19 +170,12 @@ fn command<B: bytemuck::Pod>(kind: CommandKind, user: u64, sequence: u64, body: 
 }
 
 fn place(user: u64, sequence: u64, side: Side, price: i64, quantity: i64, ioc: bool) -> Command {
-    let body = PlaceOrder {
-        market: MARKET,
-        side: side as u8,
-        order_type: OrderType::Limit as u8,
-        time_in_force: if ioc {
-            TimeInForce::Ioc
-        } else {
-            TimeInForce::Gtc
-        } as u8,
-        price,
-        quantity,
-        ..Default::default()
+    let time_in_force = if ioc {
+        TimeInForce::Ioc
+    } else {
+        TimeInForce::Gtc
     };
+    let body = PlaceOrder::limit(MARKET, side, time_in_force, price, quantity);
     command(CommandKind::PlaceOrder, user, sequence, &body)
 }
 
@@ -303,10 +295,7 @@ impl Generator {
         let mut commands = Vec::new();
         for index in 0..USERS {
             let name = format!("bench{index}");
-            let body = CreateUser {
-                username: pinwheel_engine::message::text_field(&name).expect("short name"),
-                ..Default::default()
-            };
+            let body = CreateUser::named(&name).expect("short name");
             let create = command(CommandKind::CreateUser, 0, self.next_sequence(), &body);
             self.apply(&create);
             let user = self
@@ -318,11 +307,7 @@ impl Generator {
             self.users.push(user);
             commands.push(create);
             for (asset, amount) in [(0u32, 1_000_000_000_000i64), (1, 100_000_000_000_000)] {
-                let body = Transfer {
-                    asset,
-                    reserved: 0,
-                    amount,
-                };
+                let body = Transfer::of(asset, amount);
                 let deposit = command(CommandKind::Deposit, user, self.next_sequence(), &body);
                 self.apply(&deposit);
                 commands.push(deposit);

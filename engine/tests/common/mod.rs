@@ -58,8 +58,7 @@ pub fn capacity() -> Capacity {
 
 /// A command with routing filled in; the engine's caller stamps sequence and time.
 pub fn command<B: bytemuck::Pod>(kind: CommandKind, user: u64, sequence: u64, body: &B) -> Command {
-    let mut command = Command::new(kind as u8, body);
-    command.head.user_id = user;
+    let mut command = Command::from_user(kind, user, body);
     command.head.edge_id = 1;
     command.head.request_id = sequence + 1_000_000;
     command.head.sequence = sequence;
@@ -68,10 +67,7 @@ pub fn command<B: bytemuck::Pod>(kind: CommandKind, user: u64, sequence: u64, bo
 }
 
 pub fn create_user(name: &str, sequence: u64) -> Command {
-    let body = CreateUser {
-        username: text_field(name).unwrap(),
-        ..Default::default()
-    };
+    let body = CreateUser::named(name).unwrap();
     command(CommandKind::CreateUser, 0, sequence, &body)
 }
 
@@ -80,11 +76,7 @@ pub fn deposit(user: u64, asset: u32, amount: i64, sequence: u64) -> Command {
         CommandKind::Deposit,
         user,
         sequence,
-        &Transfer {
-            asset,
-            reserved: 0,
-            amount,
-        },
+        &Transfer::of(asset, amount),
     )
 }
 
