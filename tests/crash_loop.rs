@@ -350,11 +350,7 @@ fn random_trading_command(rng: &mut Rng, users: [u64; 2], model: &Model) -> Comm
     if !open.is_empty() && rng.range(0, 99) < 30 {
         let pick = rng.range(0, open.len() as u64 - 1) as usize;
         let order_id = *open.keys().nth(pick).unwrap();
-        let body = OrderAddress {
-            market: BTC_USD,
-            order_id,
-            ..Default::default()
-        };
+        let body = OrderAddress::by_id(BTC_USD, order_id);
         return Command::from_user(CommandKind::CancelOrder, user, &body);
     }
     let side = if rng.range(0, 1) == 0 {

@@ -76,11 +76,7 @@ impl Engine {
         if body.order_id == 0 {
             return Err(RejectReason::InvalidCommand);
         }
-        let address = OrderAddress {
-            market: body.market,
-            order_id: body.order_id,
-            ..Default::default()
-        };
+        let address = OrderAddress::by_id(body.market, body.order_id);
         let slot = self.find_own_order(user_id, &address)?;
         let order = self.arena.get(slot);
         if body.new_price < 0 {

@@ -173,11 +173,7 @@ impl Harness {
     }
 
     fn cancel(&mut self, user: u64, order_id: u64) -> Vec<Event> {
-        let body = OrderAddress {
-            market: ALL_MARKETS,
-            order_id,
-            ..Default::default()
-        };
+        let body = OrderAddress::by_id(ALL_MARKETS, order_id);
         self.run(CommandKind::CancelOrder, user, &body)
     }
 
@@ -357,11 +353,7 @@ fn limit_orders_lock_exactly_and_cancel_unlocks() {
     assert_eq!(h.holding(alice, USD), (1_000_000, 0));
     h.cancel(alice, sell.order_id);
     assert_eq!(h.holding(alice, BTC), (1_000_000, 0));
-    let gone = OrderAddress {
-        market: ALL_MARKETS,
-        order_id: sell.order_id,
-        ..Default::default()
-    };
+    let gone = OrderAddress::by_id(ALL_MARKETS, sell.order_id);
     h.reject(
         CommandKind::CancelOrder,
         alice,
@@ -603,34 +595,21 @@ fn cancel_by_client_id_cancel_all_and_ownership() {
     h.placed(alice, limit(Side::Buy, 11, 1));
     let eth = Harness::body(limit(Side::Sell, 50, 5), ETH_USD);
     h.run(CommandKind::PlaceOrder, alice, &eth);
-    let not_yours = OrderAddress {
-        market: ALL_MARKETS,
-        order_id: first.order_id,
-        ..Default::default()
-    };
+    let not_yours = OrderAddress::by_id(ALL_MARKETS, first.order_id);
     h.reject(
         CommandKind::CancelOrder,
         bob,
         &not_yours,
         RejectReason::NotOwner,
     );
-    let wrong_market = OrderAddress {
-        market: ETH_USD,
-        order_id: first.order_id,
-        ..Default::default()
-    };
+    let wrong_market = OrderAddress::by_id(ETH_USD, first.order_id);
     h.reject(
         CommandKind::CancelOrder,
         alice,
         &wrong_market,
         RejectReason::UnknownOrder,
     );
-    let by_cid = OrderAddress {
-        market: BTC_USD,
-        order_id: 0,
-        client_order_id: text_field("one").unwrap(),
-        ..Default::default()
-    };
+    let by_cid = OrderAddress::by_client_id(BTC_USD, "one").unwrap();
     h.reject(
         CommandKind::CancelOrder,
         bob,
@@ -840,12 +819,7 @@ fn queries_answer_without_changing_state() {
     h.placed(alice, limit(Side::Sell, 103, 5));
     h.placed(bob, limit(Side::Buy, 90, 1));
     let before = h.engine.state_hash();
-    let by_cid = OrderAddress {
-        market: BTC_USD,
-        order_id: 0,
-        client_order_id: text_field("q").unwrap(),
-        ..Default::default()
-    };
+    let by_cid = OrderAddress::by_client_id(BTC_USD, "q").unwrap();
     let events = h.run(CommandKind::QueryOrder, alice, &by_cid);
     assert_eq!(events[0].head.flags, FLAG_QUERY_ANSWER);
     assert_eq!(events[0].body::<OrderUpdate>().order_id, order.order_id);
@@ -1005,12 +979,7 @@ fn snapshot_round_trip_keeps_the_state_hash_and_behaviour() {
         engine: restored,
         sequence: h.sequence,
     };
-    let cid = OrderAddress {
-        market: BTC_USD,
-        order_id: 0,
-        client_order_id: text_field("x").unwrap(),
-        ..Default::default()
-    };
+    let cid = OrderAddress::by_client_id(BTC_USD, "x").unwrap();
     let left = h.run(CommandKind::CancelOrder, alice, &cid);
     let right = twin.run(CommandKind::CancelOrder, alice, &cid);
     assert_eq!(left, right);

@@ -336,6 +336,27 @@ pub struct OrderAddress {
     pub client_order_id: [u8; TEXT_LEN],
 }
 
+impl OrderAddress {
+    /// The order with engine id `order_id` in `market` (or [`ALL_MARKETS`]).
+    pub fn by_id(market: u32, order_id: u64) -> Self {
+        Self {
+            market,
+            order_id,
+            ..Self::default()
+        }
+    }
+
+    /// The open order with client order id `client_order_id` in `market`; `None` if the id
+    /// does not fit.
+    pub fn by_client_id(market: u32, client_order_id: &str) -> Option<Self> {
+        Some(Self {
+            market,
+            client_order_id: text_field(client_order_id)?,
+            ..Self::default()
+        })
+    }
+}
+
 /// Body of [`CommandKind::AmendOrder`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]

@@ -182,11 +182,7 @@ impl EngineBook {
 
     /// Removes an order entirely.
     pub fn cancel(&mut self, id: u64) -> anyhow::Result<()> {
-        let body = OrderAddress {
-            market: MARKET,
-            order_id: self.engine_id(id)?,
-            ..OrderAddress::default()
-        };
+        let body = OrderAddress::by_id(MARKET, self.engine_id(id)?);
         self.apply(CommandKind::CancelOrder, BOOK_USER, &body)
             .map_err(|reason| anyhow::anyhow!("the engine refused to cancel {id}: {reason:?}"))?;
         self.forget(id);

@@ -395,12 +395,7 @@ impl Generator {
     fn cancel(&mut self) -> Option<(Command, Op)> {
         let id = self.open_order()?;
         let user = self.engine.order(id).expect("open order").user_id;
-        let body = OrderAddress {
-            market: MARKET,
-            reserved: 0,
-            order_id: id,
-            client_order_id: [0; 32],
-        };
+        let body = OrderAddress::by_id(MARKET, id);
         let command = command(CommandKind::CancelOrder, user, self.next_sequence(), &body);
         self.apply(&command);
         Some((command, Op::Cancel { id }))

@@ -163,11 +163,7 @@ pub fn random_trading_command(
         };
         command(CommandKind::AmendOrder, user, sequence, &body)
     } else if roll < 85 {
-        let mut body = OrderAddress {
-            market: ALL_MARKETS,
-            order_id: old_id,
-            ..Default::default()
-        };
+        let mut body = OrderAddress::by_id(ALL_MARKETS, old_id);
         if rng.below(4) == 0 {
             body.order_id = 0;
             body.client_order_id = text_field(["a", "b", "c"][rng.below(3) as usize]).unwrap();
