@@ -6,7 +6,6 @@ use crate::engine::{open_status, Engine, Outcome};
 use crate::matching::Taker;
 use crate::message::{
     AmendOrder, MarketScope, OrderAddress, OrderStatus, OrderType, RejectReason, TimeInForce,
-    ALL_MARKETS,
 };
 use crate::sink::Out;
 use crate::spot::Terms;
@@ -56,15 +55,11 @@ impl Engine {
         body: &MarketScope,
         out: &mut Out,
     ) -> Outcome {
-        self.require_user(user_id)?;
-        if body.market != ALL_MARKETS {
-            self.market(body.market)?;
-        }
-        let mut slot = self.accounts.user(user_id).first_order;
+        let mut slot = self.first_order_in(user_id, body)?;
         while slot != NIL {
             let order = self.arena.get(slot);
             let next = order.user_next;
-            if body.market == ALL_MARKETS || order.market == body.market {
+            if body.holds(order.market) {
                 self.end_order(slot, OrderStatus::Canceled, out);
             }
             slot = next;

@@ -11,8 +11,9 @@ use crate::config::{Capacity, MarketSpec, MarketTable};
 use crate::counters::Counters;
 use crate::index::{hash_bytes, FixedIndex};
 use crate::message::{
-    Balance, BookDelta, Command, CommandBody, CommandKind, Done, EventKind, OrderAddress,
-    OrderStatus, OrderType, OrderUpdate, Reject, RejectReason, Side, TimeInForce, TEXT_LEN,
+    Balance, BookDelta, Command, CommandBody, CommandKind, Done, EventKind, MarketScope,
+    OrderAddress, OrderStatus, OrderType, OrderUpdate, Reject, RejectReason, Side, TimeInForce,
+    ALL_MARKETS, TEXT_LEN,
 };
 use crate::sink::{EventSink, Out};
 
@@ -182,6 +183,20 @@ impl Engine {
         } else {
             Err(RejectReason::UnknownUser)
         }
+    }
+
+    /// The arena slot of `user_id`'s oldest open order (or `NIL`), after checking the user
+    /// and the scope's market; the walk goes on through `Order::user_next`.
+    pub(crate) fn first_order_in(
+        &self,
+        user_id: u64,
+        scope: &MarketScope,
+    ) -> Result<u32, RejectReason> {
+        self.require_user(user_id)?;
+        if scope.market != ALL_MARKETS {
+            self.market(scope.market)?;
+        }
+        Ok(self.accounts.user(user_id).first_order)
     }
 
     /// The asset an order on `side` of `market` locks.

@@ -383,6 +383,13 @@ pub struct MarketScope {
     pub reserved: u32,
 }
 
+impl MarketScope {
+    /// Whether `market` is in scope.
+    pub fn holds(&self, market: u32) -> bool {
+        self.market == ALL_MARKETS || self.market == market
+    }
+}
+
 /// Body of [`CommandKind::Deposit`] and [`CommandKind::Withdraw`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]

@@ -6,7 +6,7 @@ use crate::engine::{open_status, Engine, Outcome};
 use crate::message::{
     ApiKey, BookDelta, CreateUser, DepthRequest, EventKind, MarketScope, OrderAddress, OrderType,
     QuoteRequest, QuoteResult, RejectReason, SelfTradePrevention, Side, TimeInForce, UserLookup,
-    ALL_MARKETS, FLAG_QUERY_ANSWER,
+    FLAG_QUERY_ANSWER,
 };
 use crate::sink::Out;
 
@@ -83,14 +83,10 @@ impl Engine {
         body: &MarketScope,
         out: &mut Out,
     ) -> Outcome {
-        self.require_user(user_id)?;
-        if body.market != ALL_MARKETS {
-            self.market(body.market)?;
-        }
-        let mut slot = self.accounts.user(user_id).first_order;
+        let mut slot = self.first_order_in(user_id, body)?;
         while slot != NIL {
             let order = self.arena.get(slot);
-            if body.market == ALL_MARKETS || order.market == body.market {
+            if body.holds(order.market) {
                 let status = open_status(order);
                 self.emit_order(
                     order,

@@ -3,7 +3,6 @@
 
 use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use memmap2::{MmapMut, MmapOptions};
@@ -19,13 +18,7 @@ impl SharedCounters {
     /// Maps the counters file, creating it (zeroed, mode 0600) if missing. Counters
     /// survive an engine restart: they count since the file was created.
     pub fn open_or_create(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)?;
+        let file = pinwheel_journal::open_private(path, pinwheel_journal::Existing::Keep)?;
         let size = core::mem::size_of::<Counters>() as u64;
         if file.metadata()?.len() != size {
             file.set_len(0)?;

@@ -15,8 +15,8 @@
 //! `none` durability the value is `u64::MAX` ([`DurableCursor::EVERYTHING`]): there is no
 //! journal, so nothing is ever waited for.
 
+use crate::private_file::{open_private, Existing};
 use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -50,14 +50,7 @@ impl DurableCursor {
     /// Creates (or resets to 0) the cursor file in `run_dir`. The engine does this at start.
     pub fn create(run_dir: &Path) -> Result<DurableCursor, JournalError> {
         let path = run_dir.join(DURABLE_FILE_NAME);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .at(&path)?;
+        let file = open_private(&path, Existing::Keep).at(&path)?;
         file.set_len(FILE_SIZE).at(&path)?;
         // SAFETY: the file is ours; other processes only touch the value through atomics.
         let mut map = unsafe { MmapOptions::new().map_mut(&file) }.at(&path)?;

@@ -4,10 +4,10 @@
 //! directory, or recovery under a live writer (which would cut the frame being written), is
 //! refused with an error naming the holder.
 
-use std::fs::{File, OpenOptions};
+use crate::private_file::{open_private, Existing};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, JournalError};
@@ -26,14 +26,7 @@ impl JournalLock {
     pub(crate) fn acquire(dir: &Path, role: &str) -> Result<JournalLock, JournalError> {
         std::fs::create_dir_all(dir).at(dir)?;
         let path = dir.join(LOCK_FILE_NAME);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .at(&path)?;
+        let mut file = open_private(&path, Existing::Keep).at(&path)?;
         // SAFETY: plain syscall on a descriptor we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let err = std::io::Error::last_os_error();

@@ -16,9 +16,9 @@
 //! sequence with a plain memory store (no rename, no syscall on the hot path). The first
 //! sequence is cross-checked against the first frame, whose CRC protects it.
 
+use crate::private_file::{open_private, Existing};
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -242,14 +242,7 @@ pub(crate) fn preallocate(file: &File, path: &Path, size: u64) -> Result<(), Jou
 /// Creates (or truncates) `path` for reading and writing, mode 0600: journal files are the
 /// exchange's data and nobody else's business.
 pub(crate) fn create_private_file(path: &Path) -> Result<File, JournalError> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .at(path)
+    open_private(path, Existing::Truncate).at(path)
 }
 
 /// Creates segment `index`: preallocated, header written and synced, then

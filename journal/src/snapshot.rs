@@ -22,9 +22,9 @@
 //! starting from the older snapshot fails with `NotCovered` if retention already removed the
 //! frames it needs. [`crate::verify`] fails on any damaged snapshot.
 
-use std::fs::{self, OpenOptions};
+use crate::private_file::{open_private, Existing};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, JournalError};
@@ -115,13 +115,7 @@ pub fn write_snapshot(
     let temp_path = dir.join(temp_name);
     let table = block_crcs(body);
     let header = encode_header(sequence, state_hash, body.len() as u64, &table);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temp_path)
-        .at(&temp_path)?;
+    let mut file = open_private(&temp_path, Existing::Truncate).at(&temp_path)?;
     file.write_all(&header).at(&temp_path)?;
     file.write_all(&table).at(&temp_path)?;
     file.write_all(body).at(&temp_path)?;

@@ -293,21 +293,25 @@ mod tests {
         assert!(check_text(MESSAGES, &one_level, 2).is_err());
     }
 
+    /// Two sell orders of 5 (ids 1 and 2, at `first` and `second`), then NASDAQ executes
+    /// the younger one first: (messages, level-1 book after each message).
+    fn younger_executed_first(first: i64, second: i64) -> (String, String) {
+        let messages = format!(
+            "34200.1,1,1,5,{first},-1\n34200.2,1,2,5,{second},-1\n\
+             34200.3,4,2,5,{second},-1\n34200.3,4,1,5,{first},-1\n"
+        );
+        let both = if first == second { 10 } else { 5 };
+        let book = format!(
+            "{first},5,-9999999999,0\n{first},{both},-9999999999,0\n\
+             {first},5,-9999999999,0\n9999999999,0,-9999999999,0\n"
+        );
+        (messages, book)
+    }
+
     #[test]
     fn an_execution_at_a_worse_price_first_is_a_priority_mismatch() {
-        let messages = "\
-34200.1,1,1,5,1000100,-1
-34200.2,1,2,5,1000200,-1
-34200.3,4,2,5,1000200,-1
-34200.3,4,1,5,1000100,-1
-";
-        let book = "\
-1000100,5,-9999999999,0
-1000100,5,-9999999999,0
-1000100,5,-9999999999,0
-9999999999,0,-9999999999,0
-";
-        let summary = check_text(messages, book, 1).unwrap();
+        let (messages, book) = younger_executed_first(1_000_100, 1_000_200);
+        let summary = check_text(&messages, &book, 1).unwrap();
         assert_eq!(summary.priority_mismatches, 1, "{summary}");
         let mismatch = &summary.first_priority_mismatches[0];
         assert_eq!(mismatch.row, 3);
@@ -318,19 +322,8 @@ mod tests {
 
     #[test]
     fn nasdaq_filling_a_younger_order_first_is_told_apart() {
-        let messages = "\
-34200.1,1,1,5,1000100,-1
-34200.2,1,2,5,1000100,-1
-34200.3,4,2,5,1000100,-1
-34200.3,4,1,5,1000100,-1
-";
-        let book = "\
-1000100,5,-9999999999,0
-1000100,10,-9999999999,0
-1000100,5,-9999999999,0
-9999999999,0,-9999999999,0
-";
-        let summary = check_text(messages, book, 1).unwrap();
+        let (messages, book) = younger_executed_first(1_000_100, 1_000_100);
+        let summary = check_text(&messages, &book, 1).unwrap();
         assert_eq!(summary.priority_mismatches, 0, "{summary}");
         assert_eq!(summary.nasdaq_time_exceptions, 1);
         assert_eq!(

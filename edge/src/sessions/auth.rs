@@ -122,13 +122,7 @@ pub fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let temp = data_dir.join(format!("jwt.secret.{}", std::process::id()));
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)?;
+        let mut file = pinwheel_journal::open_private(&temp, pinwheel_journal::Existing::Truncate)?;
         file.write_all(hex::encode(secret).as_bytes())?;
         file.sync_all()?;
     }
