@@ -62,6 +62,21 @@ pub struct Order {
 }
 
 impl Order {
+    /// Its ids and amounts as words, in the order the snapshot stores them and the state
+    /// hash covers them (so the two cannot drift apart).
+    pub(crate) fn words(&self) -> [u64; 8] {
+        [
+            self.id,
+            self.user_id,
+            self.price as u64,
+            self.quantity as u64,
+            self.remaining as u64,
+            self.executed_quantity as u64,
+            self.executed_quote as u64,
+            self.locked as u64,
+        ]
+    }
+
     /// A fresh order with no links, nothing executed and nothing locked.
     pub fn new(id: u64, side: Side, price: i64, quantity: i64) -> Self {
         Self {

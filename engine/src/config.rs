@@ -19,6 +19,16 @@ pub struct AssetConfig {
     pub decimals: u32,
 }
 
+impl AssetConfig {
+    /// Asset `name` whose smallest unit has `decimals` decimals.
+    pub fn new(name: &str, decimals: u32) -> Self {
+        Self {
+            name: name.into(),
+            decimals,
+        }
+    }
+}
+
 /// One spot market as written in the config file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +51,24 @@ pub struct MarketConfig {
     /// Taker fee in basis points of the received amount.
     #[serde(default)]
     pub taker_fee_bps: i64,
+}
+
+impl MarketConfig {
+    /// Market `BASE-QUOTE` with `[tick, lot, min_quantity]` as decimal text and
+    /// `(maker, taker)` fees in basis points.
+    pub fn spot(base: &str, quote: &str, steps: [&str; 3], fees_bps: (i64, i64)) -> Self {
+        let [tick, lot, min] = steps;
+        Self {
+            symbol: format!("{base}-{quote}"),
+            base: base.into(),
+            quote: quote.into(),
+            tick_size: tick.into(),
+            lot_size: lot.into(),
+            min_quantity: min.into(),
+            maker_fee_bps: fees_bps.0,
+            taker_fee_bps: fees_bps.1,
+        }
+    }
 }
 
 /// Fixed capacities, allocated at start-up. A full pool rejects with `CAPACITY_FULL`.
@@ -89,26 +117,14 @@ fn default_decimals() -> u32 {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        let asset = |name: &str| AssetConfig {
-            name: name.into(),
-            decimals: 8,
-        };
-        let market = |base: &str, tick: &str, lot: &str, min: &str| MarketConfig {
-            symbol: format!("{base}-USD"),
-            base: base.into(),
-            quote: "USD".into(),
-            tick_size: tick.into(),
-            lot_size: lot.into(),
-            min_quantity: min.into(),
-            maker_fee_bps: 10,
-            taker_fee_bps: 20,
-        };
+        let asset = |name: &str| AssetConfig::new(name, 8);
+        let market = |base: &str, steps| MarketConfig::spot(base, "USD", steps, (10, 20));
         Self {
             assets: vec![asset("USD"), asset("BTC"), asset("ETH"), asset("SOL")],
             markets: vec![
-                market("BTC", "0.01", "0.00001", "0.0001"),
-                market("ETH", "0.01", "0.0001", "0.001"),
-                market("SOL", "0.001", "0.01", "0.01"),
+                market("BTC", ["0.01", "0.00001", "0.0001"]),
+                market("ETH", ["0.01", "0.0001", "0.001"]),
+                market("SOL", ["0.001", "0.01", "0.01"]),
             ],
             capacity: Capacity::default(),
         }

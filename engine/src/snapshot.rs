@@ -69,17 +69,8 @@ impl<R: Read> Reader<'_, R> {
 }
 
 fn write_order<W: Write>(out: &mut Writer<W>, order: &Order) -> Result<()> {
-    for word in [
-        order.id,
-        order.user_id,
-        order.price as u64,
-        order.quantity as u64,
-        order.remaining as u64,
-    ] {
+    for word in order.words() {
         out.u64(word)?;
-    }
-    for word in [order.executed_quantity, order.executed_quote, order.locked] {
-        out.u64(word as u64)?;
     }
     out.u64(order.stp as u64 | (order.post_only as u64) << 8)?;
     out.bytes(&order.client_order_id)

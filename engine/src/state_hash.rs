@@ -40,15 +40,10 @@ impl Digest {
 }
 
 fn order_words(digest: &mut Digest, order: &Order) {
+    for word in order.words() {
+        digest.word(word);
+    }
     for word in [
-        order.id,
-        order.user_id,
-        order.price as u64,
-        order.quantity as u64,
-        order.remaining as u64,
-        order.executed_quantity as u64,
-        order.executed_quote as u64,
-        order.locked as u64,
         order.market as u64,
         order.side as u64,
         order.stp as u64,

@@ -17,20 +17,8 @@ pub(crate) const ETH_USD: u32 = 1;
 
 /// Units chosen so a notional is simply price x quantity (quote_per_tick_lot = 1).
 pub(crate) fn table() -> MarketTable {
-    let asset = |name: &str| AssetConfig {
-        name: name.into(),
-        decimals: 2,
-    };
-    let market = |base: &str, min: &str| MarketConfig {
-        symbol: format!("{base}-USD"),
-        base: base.into(),
-        quote: "USD".into(),
-        tick_size: "1".into(),
-        lot_size: "0.01".into(),
-        min_quantity: min.into(),
-        maker_fee_bps: 10,
-        taker_fee_bps: 20,
-    };
+    let asset = |name: &str| AssetConfig::new(name, 2);
+    let market = |base: &str, min| MarketConfig::spot(base, "USD", ["1", "0.01", min], (10, 20));
     let config = EngineConfig {
         assets: vec![asset("USD"), asset("BTC"), asset("ETH")],
         markets: vec![market("BTC", "0.01"), market("ETH", "0.05")],

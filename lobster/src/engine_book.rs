@@ -64,21 +64,11 @@ pub struct EngineBook {
 
 /// The market: one tick is one LOBSTER price unit, one lot one share, no fees.
 fn engine_config(max_orders: usize, max_levels: usize) -> EngineConfig {
-    let asset = |name: &str, decimals| AssetConfig {
-        name: name.into(),
-        decimals,
-    };
     EngineConfig {
-        assets: vec![asset("USD", 4), asset("SHARE", 0)],
+        assets: vec![AssetConfig::new("USD", 4), AssetConfig::new("SHARE", 0)],
         markets: vec![MarketConfig {
             symbol: "LOBSTER".into(),
-            base: "SHARE".into(),
-            quote: "USD".into(),
-            tick_size: "0.0001".into(),
-            lot_size: "1".into(),
-            min_quantity: "1".into(),
-            maker_fee_bps: 0,
-            taker_fee_bps: 0,
+            ..MarketConfig::spot("SHARE", "USD", ["0.0001", "1", "1"], (0, 0))
         }],
         capacity: Capacity {
             orders: max_orders,

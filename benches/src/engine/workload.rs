@@ -84,22 +84,14 @@ pub fn engine() -> Engine {
 /// The engine configuration every run uses: one market, integer units (1 tick x 1 lot =
 /// 1 cent), capacities far above what the workload needs. (`bench journal` recovers with it.)
 pub fn config() -> EngineConfig {
-    let asset = |name: &str, decimals| AssetConfig {
-        name: name.into(),
-        decimals,
-    };
     EngineConfig {
-        assets: vec![asset("USD", 2), asset("BTC", 8)],
-        markets: vec![MarketConfig {
-            symbol: "BTC-USD".into(),
-            base: "BTC".into(),
-            quote: "USD".into(),
-            tick_size: "1".into(),
-            lot_size: "0.01".into(),
-            min_quantity: "0.01".into(),
-            maker_fee_bps: 10,
-            taker_fee_bps: 20,
-        }],
+        assets: vec![AssetConfig::new("USD", 2), AssetConfig::new("BTC", 8)],
+        markets: vec![MarketConfig::spot(
+            "BTC",
+            "USD",
+            ["1", "0.01", "0.01"],
+            (10, 20),
+        )],
         capacity: Capacity {
             orders: 1 << 16,
             users: 4096,

@@ -10,32 +10,18 @@ use pinwheel_engine::message::*;
 /// per lot and quote_per_tick_lot 5. Fees are large enough to be non-zero on both sides.
 /// The configuration behind [`table`], for code that takes an `EngineConfig` (recovery, follower).
 pub fn engine_config() -> EngineConfig {
-    let asset = |name: &str, decimals| AssetConfig {
-        name: name.into(),
-        decimals,
-    };
-    let market =
-        |base: &str, tick: &str, lot: &str, min: &str, maker: i64, taker: i64| MarketConfig {
-            symbol: format!("{base}-USD"),
-            base: base.into(),
-            quote: "USD".into(),
-            tick_size: tick.into(),
-            lot_size: lot.into(),
-            min_quantity: min.into(),
-            maker_fee_bps: maker,
-            taker_fee_bps: taker,
-        };
+    let market = |base: &str, steps, fees| MarketConfig::spot(base, "USD", steps, fees);
     EngineConfig {
         assets: vec![
-            asset("USD", 2),
-            asset("BTC", 4),
-            asset("ETH", 4),
-            asset("SOL", 4),
+            AssetConfig::new("USD", 2),
+            AssetConfig::new("BTC", 4),
+            AssetConfig::new("ETH", 4),
+            AssetConfig::new("SOL", 4),
         ],
         markets: vec![
-            market("BTC", "1", "0.01", "0.01", 10, 20),
-            market("ETH", "1", "0.01", "0.05", 0, 30),
-            market("SOL", "0.5", "0.1", "0.1", 25, 50),
+            market("BTC", ["1", "0.01", "0.01"], (10, 20)),
+            market("ETH", ["1", "0.01", "0.05"], (0, 30)),
+            market("SOL", ["0.5", "0.1", "0.1"], (25, 50)),
         ],
         capacity: Capacity::default(),
     }
