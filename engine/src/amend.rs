@@ -1,6 +1,6 @@
 //! Cancel, cancel-all and amend of resting orders.
 
-use crate::arena::{Order, NIL};
+use crate::arena::Order;
 use crate::book::{crosses, opposite};
 use crate::engine::{open_status, Engine, Outcome};
 use crate::matching::Taker;
@@ -55,14 +55,9 @@ impl Engine {
         body: &MarketScope,
         out: &mut Out,
     ) -> Outcome {
-        let mut slot = self.first_order_in(user_id, body)?;
-        while slot != NIL {
-            let order = self.arena.get(slot);
-            let next = order.user_next;
-            if body.holds(order.market) {
-                self.end_order(slot, OrderStatus::Canceled, out);
-            }
-            slot = next;
+        let mut cursor = self.first_order_in(user_id, body)?;
+        while let Some(slot) = self.next_order_in(&mut cursor, body) {
+            self.end_order(slot, OrderStatus::Canceled, out);
         }
         Ok(())
     }

@@ -185,8 +185,23 @@ impl Engine {
         }
     }
 
-    /// The arena slot of `user_id`'s oldest open order (or `NIL`), after checking the user
-    /// and the scope's market; the walk goes on through `Order::user_next`.
+    /// The next of the user's open orders in `scope`, oldest first, from `cursor` (which
+    /// [`Self::first_order_in`] starts). The cursor moves past the order before it is
+    /// returned, so the caller may end that order.
+    pub(crate) fn next_order_in(&self, cursor: &mut u32, scope: &MarketScope) -> Option<u32> {
+        while *cursor != NIL {
+            let slot = *cursor;
+            let order = self.arena.get(slot);
+            *cursor = order.user_next;
+            if scope.holds(order.market) {
+                return Some(slot);
+            }
+        }
+        None
+    }
+
+    /// A cursor at `user_id`'s oldest open order, after checking the user and the scope's
+    /// market; [`Self::next_order_in`] walks it.
     pub(crate) fn first_order_in(
         &self,
         user_id: u64,

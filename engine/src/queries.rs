@@ -1,6 +1,5 @@
 //! Read-only commands: they emit answers and change nothing.
 
-use crate::arena::NIL;
 use crate::book::opposite;
 use crate::engine::{open_status, Engine, Outcome};
 use crate::message::{
@@ -83,21 +82,12 @@ impl Engine {
         body: &MarketScope,
         out: &mut Out,
     ) -> Outcome {
-        let mut slot = self.first_order_in(user_id, body)?;
-        while slot != NIL {
+        let mut cursor = self.first_order_in(user_id, body)?;
+        while let Some(slot) = self.next_order_in(&mut cursor, body) {
             let order = self.arena.get(slot);
-            if body.holds(order.market) {
-                let status = open_status(order);
-                self.emit_order(
-                    order,
-                    OrderType::Limit,
-                    TimeInForce::Gtc,
-                    status,
-                    FLAG_QUERY_ANSWER,
-                    out,
-                );
-            }
-            slot = order.user_next;
+            let status = open_status(order);
+            let (order_type, tif) = (OrderType::Limit, TimeInForce::Gtc);
+            self.emit_order(order, order_type, tif, status, FLAG_QUERY_ANSWER, out);
         }
         Ok(())
     }
