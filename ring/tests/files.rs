@@ -2,30 +2,17 @@
 //! edge attach/detach/reclaim and engine restarts, in one process.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{output_ring, overwrite, run_dir, RECORD};
 use pinwheel_ring::{
     control_path, input_path, output_path, BroadcastReader, BroadcastWriter, EdgeChange,
     InputConfig, InputHub, InputProducer, Lapped, RingError, RingFull,
 };
-
-const RECORD: usize = 128;
-
-fn run_dir() -> (tempfile::TempDir, PathBuf) {
-    let parent = if Path::new("/dev/shm").is_dir() {
-        "/dev/shm"
-    } else {
-        "/tmp"
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("pinwheel-ring-test-")
-        .tempdir_in(parent)
-        .unwrap();
-    let path = dir.path().join("run");
-    (dir, path)
-}
 
 fn record(value: u64) -> [u8; RECORD] {
     let mut bytes = [0u8; RECORD];
@@ -66,7 +53,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn created_files_are_private() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let _hub = InputHub::open_or_create(&dir, small_config()).unwrap();
     let _writer = BroadcastWriter::open_or_create(&output_path(&dir), RECORD, 64).unwrap();
     assert_eq!(mode(&dir), 0o700);
@@ -81,10 +68,7 @@ fn created_files_are_private() {
 }
 
 fn bad_output(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = output_path(dir);
-    drop(BroadcastWriter::open_or_create(&path, RECORD, 64).unwrap());
-    path
+    output_ring(dir).0
 }
 
 fn message(error: RingError, path: &Path) -> String {
@@ -98,14 +82,9 @@ fn message(error: RingError, path: &Path) -> String {
 
 #[test]
 fn wrong_magic_is_refused_by_name() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let path = bad_output(&dir);
-    OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .write_all_at(b"NOTARING", 0)
-        .unwrap();
+    overwrite(&path, 0, b"NOTARING");
     let error = BroadcastReader::attach(&path).err().unwrap();
     assert!(matches!(error, RingError::BadMagic { .. }), "{error:?}");
     assert!(message(error, &path).contains("wrong magic"));
@@ -113,14 +92,9 @@ fn wrong_magic_is_refused_by_name() {
 
 #[test]
 fn wrong_version_is_refused_by_name() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let path = bad_output(&dir);
-    OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .write_all_at(&99u32.to_ne_bytes(), 8)
-        .unwrap();
+    overwrite(&path, 8, &99u32.to_ne_bytes());
     let error = BroadcastWriter::open_or_create(&path, RECORD, 64)
         .err()
         .unwrap();
@@ -140,7 +114,7 @@ fn wrong_version_is_refused_by_name() {
 
 #[test]
 fn truncated_file_is_refused_by_name() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let path = bad_output(&dir);
     let file = OpenOptions::new().write(true).open(&path).unwrap();
     let full = file.metadata().unwrap().len();
@@ -160,7 +134,7 @@ fn truncated_file_is_refused_by_name() {
 
 #[test]
 fn wrong_permissions_are_refused_by_name() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let path = bad_output(&dir);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let error = BroadcastReader::attach(&path).err().unwrap();
@@ -180,7 +154,7 @@ fn wrong_permissions_are_refused_by_name() {
 
 #[test]
 fn another_kind_or_geometry_is_refused_by_name() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let _hub = InputHub::open_or_create(&dir, small_config()).unwrap();
     let error = BroadcastReader::attach(&input_path(&dir, 0)).err().unwrap();
     assert!(
@@ -233,14 +207,9 @@ fn another_kind_or_geometry_is_refused_by_name() {
 
 #[test]
 fn an_uninitialised_or_missing_file_times_out_with_a_reason() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let path = bad_output(&dir);
-    OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .write_all_at(&0u32.to_ne_bytes(), 8)
-        .unwrap();
+    overwrite(&path, 8, &0u32.to_ne_bytes());
     let started = Instant::now();
     let error = BroadcastReader::attach_waiting(&path, 0, Duration::from_millis(50))
         .err()
@@ -255,7 +224,7 @@ fn an_uninitialised_or_missing_file_times_out_with_a_reason() {
 
 #[test]
 fn impossible_configurations_are_refused() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     for (record_size, capacity) in [(100, 64), (0, 64), (RECORD, 100), (RECORD, 1)] {
         let config = InputConfig {
             record_size,
@@ -269,7 +238,7 @@ fn impossible_configurations_are_refused() {
 
 #[test]
 fn edges_attach_push_detach_and_the_engine_sees_it() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let mut hub = InputHub::open_or_create(&dir, small_config()).unwrap();
     let mut first = InputProducer::attach(&dir, Duration::from_secs(1)).unwrap();
     let mut second = InputProducer::attach(&dir, Duration::from_secs(1)).unwrap();
@@ -310,7 +279,7 @@ fn edges_attach_push_detach_and_the_engine_sees_it() {
 
 #[test]
 fn a_full_ring_refuses_and_a_batch_takes_what_fits() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let mut hub = InputHub::open_or_create(&dir, small_config()).unwrap();
     let mut producer = InputProducer::attach(&dir, Duration::from_secs(1)).unwrap();
     let records: Vec<[u8; RECORD]> = (0..80).map(record).collect();
@@ -324,7 +293,7 @@ fn a_full_ring_refuses_and_a_batch_takes_what_fits() {
 
 #[test]
 fn drain_shares_a_small_budget_between_edges() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let mut hub = InputHub::open_or_create(&dir, small_config()).unwrap();
     let mut busy = InputProducer::attach(&dir, Duration::from_secs(1)).unwrap();
     let mut quiet = InputProducer::attach(&dir, Duration::from_secs(1)).unwrap();
@@ -343,7 +312,7 @@ fn drain_shares_a_small_budget_between_edges() {
 
 #[test]
 fn a_restarted_engine_keeps_edges_and_their_unread_records() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let hub = InputHub::open_or_create(&dir, small_config()).unwrap();
     let mut producer = InputProducer::attach(&dir, Duration::from_secs(1)).unwrap();
     producer.try_push(&record(1)).unwrap();
@@ -363,7 +332,7 @@ fn a_restarted_engine_keeps_edges_and_their_unread_records() {
 
 #[test]
 fn an_edge_with_a_stale_heartbeat_is_reclaimed_after_its_records_are_drained() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let config = InputConfig {
         heartbeat_timeout: Duration::from_millis(30),
         ..small_config()
@@ -393,7 +362,7 @@ fn an_edge_with_a_stale_heartbeat_is_reclaimed_after_its_records_are_drained() {
 
 #[test]
 fn attaching_when_every_slot_is_taken_fails_after_the_timeout() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     let config = InputConfig {
         max_edges: 1,
         ..small_config()
@@ -411,7 +380,7 @@ fn attaching_when_every_slot_is_taken_fails_after_the_timeout() {
 
 #[test]
 fn a_restarted_broadcast_writer_continues_its_sequence() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     std::fs::create_dir_all(&dir).unwrap();
     let path = output_path(&dir);
     let mut writer = BroadcastWriter::open_or_create(&path, RECORD, 64).unwrap();
@@ -445,7 +414,7 @@ fn publish_run(writer: &mut BroadcastWriter, count: u64) -> Duration {
 
 #[test]
 fn a_slow_reader_is_lapped_told_and_never_slows_the_writer() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-test-");
     std::fs::create_dir_all(&dir).unwrap();
     let path = output_path(&dir);
     let capacity = 1024;

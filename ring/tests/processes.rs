@@ -8,12 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{output_ring, run_dir, RECORD};
 use pinwheel_ring::{
     monotonic_ns, output_path, BroadcastReader, BroadcastWriter, EdgeChange, InputConfig, InputHub,
     InputProducer, Parked, WaitStrategy, Waiter, PARK_TIMEOUT,
 };
 
-const RECORD: usize = 128;
 const WORDS: usize = RECORD / 8;
 const CHILD_VAR: &str = "PINWHEEL_RING_TEST_CHILD";
 const TEST_DEADLINE: Duration = Duration::from_secs(120);
@@ -106,20 +108,6 @@ fn spawn_child(role: &str, vars: &[(&str, String)]) -> Child {
         command.env(name, value);
     }
     command.spawn().unwrap()
-}
-
-fn run_dir() -> (tempfile::TempDir, PathBuf) {
-    let parent = if Path::new("/dev/shm").is_dir() {
-        "/dev/shm"
-    } else {
-        "/tmp"
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("pinwheel-ring-proc-")
-        .tempdir_in(parent)
-        .unwrap();
-    let path = dir.path().join("run");
-    (dir, path)
 }
 
 /// The child side. A no-op in the normal test run; in a child it plays the role named by the env var.
@@ -328,7 +316,7 @@ impl Engine {
 
 #[test]
 fn several_writer_processes_deliver_every_record_once_in_order() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-proc-");
     let writers = 3;
     let count: u64 = if stress() { 5_000_000 } else { 1_000_000 };
     let mut engine = Engine::new(&dir, writers);
@@ -353,7 +341,7 @@ fn several_writer_processes_deliver_every_record_once_in_order() {
 
 #[test]
 fn a_writer_killed_mid_burst_loses_nothing_it_finished_and_its_ring_is_reclaimed() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-proc-");
     let count: u64 = if stress() { 5_000_000 } else { 500_000 };
     let mut engine = Engine::new(&dir, 3);
     let mut children = Children(Vec::new());
@@ -410,7 +398,7 @@ fn field(line: &str, name: &str) -> u64 {
 
 #[test]
 fn broadcast_readers_in_other_processes_get_whole_records_and_laps_are_accounted() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-proc-");
     std::fs::create_dir_all(&dir).unwrap();
     let path = output_path(&dir);
     let count: u64 = if stress() { 10_000_000 } else { 1_000_000 };
@@ -530,10 +518,8 @@ fn until_parked(writer: &BroadcastWriter) {
 
 #[test]
 fn a_reader_parked_in_another_process_is_woken_within_a_bound_for_every_record() {
-    let (_guard, dir) = run_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = output_path(&dir);
-    let mut writer = BroadcastWriter::open_or_create(&path, RECORD, 64).unwrap();
+    let (_guard, dir) = run_dir("pinwheel-ring-proc-");
+    let (path, mut writer) = output_ring(&dir);
     let vars = [
         ("PINWHEEL_RING_PATH", path.display().to_string()),
         ("PINWHEEL_RING_COUNT", PARK_ROUNDS.to_string()),
@@ -557,10 +543,8 @@ fn a_reader_parked_in_another_process_is_woken_within_a_bound_for_every_record()
 
 #[test]
 fn a_parked_reader_killed_in_its_sleep_costs_the_writer_one_wake_and_never_blocks_it() {
-    let (_guard, dir) = run_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = output_path(&dir);
-    let mut writer = BroadcastWriter::open_or_create(&path, RECORD, 64).unwrap();
+    let (_guard, dir) = run_dir("pinwheel-ring-proc-");
+    let (path, mut writer) = output_ring(&dir);
     let vars = [
         ("PINWHEEL_RING_PATH", path.display().to_string()),
         ("PINWHEEL_RING_COUNT", "1".to_string()),
@@ -589,7 +573,7 @@ fn a_parked_reader_killed_in_its_sleep_costs_the_writer_one_wake_and_never_block
 
 #[test]
 fn an_engine_parked_on_the_control_doorbell_is_woken_by_an_edge_in_another_process() {
-    let (_guard, dir) = run_dir();
+    let (_guard, dir) = run_dir("pinwheel-ring-proc-");
     let config = InputConfig {
         max_edges: 2,
         capacity: 64,

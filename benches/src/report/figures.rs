@@ -148,6 +148,15 @@ fn pair_leaves(figure: &Value, baseline: &Value, path: &str, out: &mut Vec<(Stri
     }
 }
 
+/// The dotted path of `key` below `path` (the root's path is empty).
+fn child_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
 /// Every numeric leaf, as (dotted path, value), in display order.
 pub fn leaves(json: &Value) -> Vec<(String, f64)> {
     fn walk(node: &Value, path: &str, out: &mut Vec<(String, f64)>) {
@@ -155,12 +164,7 @@ pub fn leaves(json: &Value) -> Vec<(String, f64)> {
             Value::Number(n) => out.extend(n.as_f64().map(|v| (path.to_string(), v))),
             Value::Object(map) => {
                 for key in sorted_keys(map) {
-                    let child = if path.is_empty() {
-                        key.to_string()
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                    walk(&map[key], &child, out);
+                    walk(&map[key], &child_path(path, key), out);
                 }
             }
             _ => {}
@@ -201,12 +205,7 @@ pub fn percentile_series(json: &Value) -> Vec<Series> {
             return;
         }
         for key in sorted_keys(map) {
-            let child = if path.is_empty() {
-                key.to_string()
-            } else {
-                format!("{path}.{key}")
-            };
-            walk(&map[key], &child, out);
+            walk(&map[key], &child_path(path, key), out);
         }
     }
     let mut out = Vec::new();
