@@ -293,13 +293,7 @@ fn questdb_candles_match_the_reference() {
         shipper.push(trade).unwrap();
     }
     shipper.flush().unwrap();
-    let count = wait_for_rows(
-        &server.http(),
-        "trades",
-        trades.len() as i64,
-        Duration::from_secs(60),
-    );
-    assert_eq!(count, trades.len() as i64);
+    expect_rows(&server.http(), "trades", trades.len() as i64);
     let source = CandleSource::QuestDb(QuestDbCandles::new(&server.url, "trades").unwrap());
     runtime().block_on(suite("questdb", &source, &trades));
 }

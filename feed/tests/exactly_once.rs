@@ -52,8 +52,7 @@ fn hundred_thousand_trades_land_exactly_once() {
     // Shipping the same trades again (a restart that re-reads the journal) adds nothing.
     ship(&server.url, "trades_once", &trades[40_000..60_000], None);
     let http = server.http();
-    let count = wait_for_rows(&http, "trades_once", 100_000, Duration::from_secs(60));
-    assert_eq!(count, 100_000);
+    expect_rows(&http, "trades_once", 100_000);
     let sum: i64 = trades.iter().map(|t| t.trade_id as i64).sum();
     assert_eq!(id_checksum(&http, "trades_once"), (100_000, 100_000, sum));
     assert_eq!(read_back(&http, "trades_once"), expected_rows(&trades));
@@ -126,13 +125,7 @@ fn killed_shipper_restarts_exactly_once() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "restarted child failed: {status}");
-    let count = wait_for_rows(
-        &http,
-        "trades_killed",
-        CHILD_COUNT as i64,
-        Duration::from_secs(60),
-    );
-    assert_eq!(count, CHILD_COUNT as i64);
+    expect_rows(&http, "trades_killed", CHILD_COUNT as i64);
     let trades = synthetic_trades(CHILD_COUNT, START_NS, 11);
     let sum: i64 = trades.iter().map(|t| t.trade_id as i64).sum();
     assert_eq!(

@@ -73,13 +73,7 @@ fn questdb_outage_loses_nothing() {
     assert!(status.flush_failures_total.load(Relaxed) > 0);
     assert_eq!(status.lag_ms(), 0);
     let http = server.http();
-    let count = wait_for_rows(
-        &http,
-        "trades_outage",
-        COUNT as i64,
-        Duration::from_secs(60),
-    );
-    assert_eq!(count, COUNT as i64);
+    expect_rows(&http, "trades_outage", COUNT as i64);
     let trades = synthetic_trades(COUNT, 1_767_225_600_000_000_000, 23);
     assert_eq!(read_back(&http, "trades_outage"), expected_rows(&trades));
 }

@@ -117,6 +117,12 @@ pub fn wait_for_rows(http: &QuestDbHttp, table: &str, expected: i64, timeout: Du
     seen
 }
 
+/// Waits (up to a minute) until `table` holds exactly `expected` rows; fails the test if not.
+pub fn expect_rows(http: &QuestDbHttp, table: &str, expected: i64) {
+    let count = wait_for_rows(http, table, expected, Duration::from_secs(60));
+    assert_eq!(count, expected, "rows in {table}");
+}
+
 pub fn count_rows(http: &QuestDbHttp, table: &str) -> i64 {
     match http.exec(&format!("SELECT count() FROM {table}")) {
         Ok(answer) => answer
