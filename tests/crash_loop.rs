@@ -256,19 +256,21 @@ impl RingClient {
     ) -> bool {
         let first = window[0].request_id;
         let mut buffer = [0u8; RECORD_SIZE];
-        let mut pause = Duration::from_micros(50);
-        while window.last().unwrap().done_sequence().is_none() {
+        let answered = || format!("a live engine did not answer within {ANSWER_LIMIT:?}");
+        while_alive(engine, deadline, answered, || {
+            if window.last().unwrap().done_sequence().is_some() {
+                return Wait::Done;
+            }
             if self
                 .reader
                 .try_next(&mut buffer)
                 .expect("output ring lapped")
-                .is_some()
+                .is_none()
             {
-                pause = Duration::from_micros(50);
-                let event = Event::from_bytes(&buffer);
-                if event.head.edge_id != self.edge_id || event.head.request_id == 0 {
-                    continue;
-                }
+                return Wait::Idle;
+            }
+            let event = Event::from_bytes(&buffer);
+            if event.head.edge_id == self.edge_id && event.head.request_id != 0 {
                 match window.get_mut((event.head.request_id.wrapping_sub(first)) as usize) {
                     Some(request) => request.events.push(event),
                     None => self
@@ -277,37 +279,22 @@ impl RingClient {
                         .or_default()
                         .push(event),
                 }
-                continue;
             }
-            if !engine.running() {
-                return false;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "a live engine did not answer within {ANSWER_LIMIT:?}"
-            );
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(2));
-        }
-        true
+            Wait::Moved
+        })
     }
 
     /// Waits until the last answer's sequence is durable; false if the engine died first.
     fn await_durable(&mut self, engine: &mut Proc, window: &[Request], deadline: Instant) -> bool {
         let sequence = window.last().unwrap().done_sequence().unwrap();
-        let mut pause = Duration::from_micros(50);
-        while self.durable.get() < sequence {
-            if !engine.running() {
-                return false;
+        let never = || format!("sequence {sequence} never became durable in a live engine");
+        while_alive(engine, deadline, never, || {
+            if self.durable.get() >= sequence {
+                Wait::Done
+            } else {
+                Wait::Idle
             }
-            assert!(
-                Instant::now() < deadline,
-                "sequence {sequence} never became durable in a live engine"
-            );
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(2));
-        }
-        true
+        })
     }
 
     /// One command that must be acknowledged (the engine is not being killed).
@@ -341,6 +328,41 @@ fn deposit(user: u64, asset: u32, amount: i64) -> Command {
 
 fn transfer(kind: CommandKind, user: u64, asset: u32, amount: i64) -> Command {
     Command::from_user(kind, user, &Transfer::of(asset, amount))
+}
+
+/// What one look at a condition found.
+enum Wait {
+    /// The condition holds.
+    Done,
+    /// Not yet, but something arrived: look again at once.
+    Moved,
+    /// Nothing new: back off before looking again.
+    Idle,
+}
+
+/// Looks at `step` until it is done, backing off from 50 us to 2 ms while idle; false if the
+/// engine died first. A live engine that takes past `deadline` fails the test with `what`.
+fn while_alive(
+    engine: &mut Proc,
+    deadline: Instant,
+    what: impl Fn() -> String,
+    mut step: impl FnMut() -> Wait,
+) -> bool {
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match step() {
+            Wait::Done => return true,
+            Wait::Moved => pause = Duration::from_micros(50),
+            Wait::Idle => {
+                if !engine.running() {
+                    return false;
+                }
+                assert!(Instant::now() < deadline, "{}", what());
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(2));
+            }
+        }
+    }
 }
 
 /// A random order or cancel of one of the two users, around a price of 100.00.
