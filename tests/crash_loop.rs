@@ -692,6 +692,39 @@ fn settle_in_flight(
 }
 
 /// Sets up two funded users; returns their ids.
+/// What each ring crash test starts with: a started engine process, a ring client attached to
+/// it, the model of what was acknowledged so far, and two funded users.
+struct Trial<'a> {
+    rng: Rng,
+    processes: EngineProcess<'a>,
+    engine: Proc,
+    client: RingClient,
+    model: Model,
+    acked: Vec<Acked>,
+    users: [u64; 2],
+}
+
+impl<'a> Trial<'a> {
+    /// Starts the engine in `dirs`; `test` names the seed's environment variable.
+    fn start(dirs: &'a TestDirs, test: &str) -> Self {
+        let rng = Rng::from_env(test);
+        let mut processes = EngineProcess::new(dirs);
+        let mut engine = processes.start();
+        let mut client = RingClient::attach(&dirs.run_dir);
+        let (mut model, mut acked) = (Model::default(), Vec::new());
+        let users = fund_users(&mut client, &mut engine, &mut model, &mut acked);
+        Self {
+            rng,
+            processes,
+            engine,
+            client,
+            model,
+            acked,
+            users,
+        }
+    }
+}
+
 fn fund_users(
     client: &mut RingClient,
     engine: &mut Proc,
@@ -772,14 +805,16 @@ fn stop_and_compare_hashes(dirs: &TestDirs, mut engine: Proc) {
 #[test]
 fn engine_killed_at_random_moments_loses_no_acknowledged_command() {
     let rounds = crash_rounds(20);
-    let mut rng = Rng::from_env("engine_killed_at_random_moments");
     let dirs = TestDirs::new("crash-engine");
-    let mut processes = EngineProcess::new(&dirs);
-    let mut engine = processes.start();
-    let mut client = RingClient::attach(&dirs.run_dir);
-    let mut model = Model::default();
-    let mut acked = Vec::new();
-    let users = fund_users(&mut client, &mut engine, &mut model, &mut acked);
+    let Trial {
+        mut rng,
+        mut processes,
+        mut engine,
+        mut client,
+        mut model,
+        mut acked,
+        users,
+    } = Trial::start(&dirs, "engine_killed_at_random_moments");
     let mut watch = JournalWatch::new(&dirs.data_dir, client.edge_id);
     let (mut journaled_in_flight, mut lost_in_flight) = (0, 0);
     let started = Instant::now();
@@ -853,14 +888,16 @@ fn snapshot_folder(data_dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 #[test]
 fn follower_killed_while_writing_snapshots_leaves_a_valid_journal_and_snapshots() {
     let rounds = crash_rounds(20);
-    let mut rng = Rng::from_env("follower_killed_while_writing_snapshots");
     let dirs = TestDirs::new("crash-follower");
-    let mut processes = EngineProcess::new(&dirs);
-    let mut engine = processes.start();
-    let mut client = RingClient::attach(&dirs.run_dir);
-    let mut model = Model::default();
-    let mut acked = Vec::new();
-    let users = fund_users(&mut client, &mut engine, &mut model, &mut acked);
+    let Trial {
+        mut rng,
+        processes,
+        mut engine,
+        mut client,
+        mut model,
+        mut acked,
+        users,
+    } = Trial::start(&dirs, "follower_killed_while_writing_snapshots");
     let started = Instant::now();
     for round in 0..rounds {
         // Snapshots every few commands, so a kill often lands in the middle of writing one.
