@@ -175,9 +175,10 @@ test('two users trade through the page in a real browser', { skip: skipReason, t
   await waitFor(alice, 'the resting ask in open orders after sign in', () => rows(alice, 'open-order', (row) => row.dataset.price === '31000'), (n) => n === 1);
   // Signing in starts the page afresh: its order history comes from /orders/history.
   await alice.getByTestId('tab-history').click();
-  for (const status of ['FILLED', 'CANCELED', 'NEW']) {
-    await waitFor(alice, `a ${status} order in history after sign in`, () => rows(alice, 'history-order', (row) => row.dataset.status === status), (n) => n >= 1);
-  }
+  // The predicates run in the page: each names its status itself.
+  await waitFor(alice, 'the FILLED order in history after sign in', () => rows(alice, 'history-order', (row) => row.dataset.status === 'FILLED'), (n) => n >= 1);
+  await waitFor(alice, 'the CANCELED order in history after sign in', () => rows(alice, 'history-order', (row) => row.dataset.status === 'CANCELED'), (n) => n >= 1);
+  await waitFor(alice, 'the NEW order in history after sign in', () => rows(alice, 'history-order', (row) => row.dataset.status === 'NEW'), (n) => n >= 1);
   await alice.getByTestId('tab-open').click();
 
   // A live book for the screenshot: a few more levels on each side, placed over the API.
