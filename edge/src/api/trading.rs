@@ -53,10 +53,7 @@ pub async fn history(
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
     let query = HistoryQuery {
-        market: match market_scope(&state, &params)? {
-            ALL_MARKETS => None,
-            id => Some(id),
-        },
+        market: market_filter(&state, &params)?,
         range: TimeRange::from_params(&params)?,
         from_id: params
             .get("fromId")
@@ -81,6 +78,14 @@ fn market_scope(state: &AppState, params: &HashMap<String, String>) -> ApiResult
     }
 }
 
+/// The `market` (or `symbol`) a list is filtered by; `None` for all.
+fn market_filter(state: &AppState, params: &HashMap<String, String>) -> ApiResult<Option<u32>> {
+    Ok(match market_scope(state, params)? {
+        ALL_MARKETS => None,
+        id => Some(id),
+    })
+}
+
 /// `POST /api/v1/order`.
 pub async fn place(
     State(state): State<Shared>,
@@ -101,11 +106,7 @@ pub async fn get(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let address = OrderAddress {
-        market: market_scope(&state, &params)?,
-        order_id: order_id(&id)?,
-        ..Default::default()
-    };
+    let address = OrderAddress::by_id(market_scope(&state, &params)?, order_id(&id)?);
     find_order(&state, user, address).await
 }
 
@@ -375,10 +376,7 @@ pub async fn fills(
     user: User,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let market = match market_scope(&state, &params)? {
-        ALL_MARKETS => None,
-        id => Some(id),
-    };
+    let market = market_filter(&state, &params)?;
     let limit = parse_limit(&params, 100, MAX_FILLS)?;
     let range = TimeRange::from_params(&params)?;
     let fills: Vec<Value> = state
