@@ -1170,13 +1170,22 @@ fn check_http_state(users: &[Api; 2], model: &mut HttpModel, unanswered: Option<
             .get(&format!("/api/v1/order/{order_id}"))
             .expect("the edge answers");
         let may_change = changeable.contains(&order_id);
-        if reply.status == 404 && may_change {
+        // A closed order stays queryable (with its final status); it has left the book.
+        let open = matches!(
+            reply.body["status"].as_str(),
+            Some("NEW" | "PARTIALLY_FILLED")
+        );
+        if (reply.status == 404 || !open) && may_change {
             model.open.remove(&order_id);
             continue;
         }
         assert_eq!(
             reply.status, 200,
             "acknowledged order {order_id} after restart: {reply:?}"
+        );
+        assert!(
+            open,
+            "acknowledged order {order_id} closed unasked: {reply:?}"
         );
         let executed = common::json_units(&reply.body["executedQty"], DECIMALS);
         if may_change {

@@ -147,6 +147,12 @@ pub struct KlineRange {
     pub first_open_ms: i64,
     /// Open time of the last bucket, ms.
     pub last_open_ms: i64,
+    /// Whether the query gave a start (the range then runs forward from it).
+    pub from_start: bool,
+    /// Open time of the bucket holding the query's end, ms.
+    pub end_open_ms: i64,
+    /// Most buckets the range may hold.
+    pub limit: usize,
 }
 
 impl KlineRange {
@@ -182,7 +188,40 @@ impl KlineRange {
             interval,
             first_open_ms,
             last_open_ms,
+            from_start: start_ms.is_some(),
+            end_open_ms: end_open,
+            limit,
         })
+    }
+
+    /// The range a back-end queries once it knows the market's last trade before the range
+    /// (`carry`) and, when there is none, its first trade at or after the range's start. A
+    /// range that runs forward from a start before the market's first trade would otherwise
+    /// open with buckets that hold no price (a start of 0 would cover 1970): it starts at the
+    /// first trade's bucket instead and keeps its `limit`, so a range that holds trades never
+    /// comes back empty. Ranges that end at their end are left as they are.
+    pub fn from_first_trade(&self, carry: Option<i64>, first_trade_ms: Option<i64>) -> Self {
+        if !self.from_start || carry.is_some() {
+            return *self;
+        }
+        let Some(trade_ms) = first_trade_ms else {
+            return Self {
+                last_open_ms: self.first_open_ms - self.interval.millis(),
+                ..*self
+            };
+        };
+        let first = self.interval.align(trade_ms).max(self.first_open_ms);
+        let span = (self.limit as i64 - 1) * self.interval.millis();
+        Self {
+            first_open_ms: first,
+            last_open_ms: self.end_open_ms.min(first + span),
+            ..*self
+        }
+    }
+
+    /// Whether the range holds no bucket at all.
+    pub fn is_empty(&self) -> bool {
+        self.last_open_ms < self.first_open_ms
     }
 
     /// The first millisecond after the last bucket.
@@ -274,6 +313,25 @@ mod tests {
             (range.first_open_ms, range.last_open_ms),
             (480_000, 600_000)
         );
+    }
+
+    #[test]
+    fn a_forward_range_without_an_earlier_trade_starts_at_the_first_trade() {
+        let asked = KlineRange::new(Interval::M1, Some(0), 9_999_999_999_999, 3).unwrap();
+        let moved = asked.from_first_trade(None, Some(1_700_000_030_000));
+        assert_eq!(
+            (moved.first_open_ms, moved.last_open_ms),
+            (1_700_000_000_000 - 20_000, 1_700_000_000_000 + 100_000)
+        );
+        assert_eq!(asked.from_first_trade(Some(5), Some(1)), asked);
+        assert!(asked.from_first_trade(None, None).is_empty());
+        let backward = KlineRange::new(Interval::M1, None, 600_000, 3).unwrap();
+        assert_eq!(backward.from_first_trade(None, Some(540_000)), backward);
+        let short = KlineRange::new(Interval::M1, Some(0), 130_000, 10).unwrap();
+        let moved = short.from_first_trade(None, Some(70_000));
+        assert_eq!((moved.first_open_ms, moved.last_open_ms), (60_000, 120_000));
+        let after = short.from_first_trade(None, Some(500_000));
+        assert!(after.is_empty(), "{after:?}");
     }
 
     #[test]

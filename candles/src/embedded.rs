@@ -60,7 +60,23 @@ impl MarketSeries {
         }
     }
 
-    fn klines(&self, range: &KlineRange) -> Vec<Kline> {
+    fn klines(&self, asked: &KlineRange) -> Vec<Kline> {
+        let before = |open: i64| {
+            self.minutes
+                .range(..open)
+                .next_back()
+                .map(|(_, bucket)| bucket.close)
+        };
+        let carry = before(asked.first_open_ms);
+        let first_trade = self
+            .minutes
+            .range(asked.first_open_ms..)
+            .next()
+            .map(|(minute, _)| *minute);
+        let range = &asked.from_first_trade(carry, first_trade);
+        if range.is_empty() {
+            return Vec::new();
+        }
         let interval = range.interval;
         let mut rows: Vec<Kline> = Vec::new();
         let mut current: Option<(i64, Bucket)> = None;
@@ -82,11 +98,6 @@ impl MarketSeries {
         if let Some((start, sum)) = current {
             rows.push(sum.kline(start, interval));
         }
-        let carry = self
-            .minutes
-            .range(..range.first_open_ms)
-            .next_back()
-            .map(|(_, bucket)| bucket.close);
         range.densify(&rows, carry)
     }
 
@@ -220,6 +231,28 @@ mod tests {
             (ticker.trades, ticker.first_trade_id, ticker.last_trade_id),
             (2, 1, 2)
         );
+    }
+
+    #[test]
+    fn a_range_from_1970_answers_the_candles_from_the_first_trade() {
+        let store = EmbeddedStore::new(vec!["BTC-USD".into()]);
+        let minute = 1_700_000_040_000;
+        store.apply(&trade(1, minute + 5, 10));
+        store.apply(&trade(2, minute + 120_000, 12));
+        let klines = store
+            .klines("BTC-USD", Interval::M1, Some(0), minute + 600_000, 2)
+            .unwrap();
+        let opens: Vec<i64> = klines.iter().map(|k| k.open_time_ms).collect();
+        assert_eq!(opens, vec![minute, minute + 60_000]);
+        assert_eq!(
+            (klines[1].close, klines[1].trades),
+            (10, 0),
+            "a gap between trades"
+        );
+        let none = store
+            .klines("BTC-USD", Interval::M1, Some(0), minute - 1, 5)
+            .unwrap();
+        assert!(none.is_empty(), "no trade up to the end");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Klines and tickers from QuestDB: `SAMPLE BY <interval> ALIGN TO CALENDAR` with a FILL
-//! rule for empty buckets, through `/exec`.
+//! Klines and tickers from QuestDB: `SAMPLE BY <interval> ALIGN TO CALENDAR` through `/exec`;
+//! empty buckets are filled by [`KlineRange::densify`], as for the embedded store (QuestDB's
+//! own FILL dropped the trades of the first buckets of a range that starts at the first trade).
 
 use crate::candle::{ticker_from, ticker_window, Bucket, Kline, KlineRange, Ticker};
 use crate::error::{check_symbol, check_table, Result};
@@ -45,7 +46,7 @@ impl QuestDbCandles {
              count() trades FROM {table} \
              WHERE symbol = '{market}' AND ts >= {from}::timestamp_ns AND ts < {to}::timestamp_ns \
              SAMPLE BY {unit} FROM {from}::timestamp_ns TO {to}::timestamp_ns \
-             FILL(NULL, NULL, NULL, PREV, 0, NULL, 0) ALIGN TO CALENDAR)",
+             ALIGN TO CALENDAR)",
             table = self.table,
             unit = range.interval.as_str(),
         ))
@@ -61,7 +62,16 @@ impl QuestDbCandles {
         end_ms: i64,
         limit: usize,
     ) -> Result<Vec<Kline>> {
-        let range = KlineRange::new(interval, start_ms, end_ms, limit)?;
+        let asked = KlineRange::new(interval, start_ms, end_ms, limit)?;
+        let carry = self.last_price_before(market, asked.first_open_ms)?;
+        let first_trade = match (asked.from_start, carry) {
+            (true, None) => self.first_trade_from(market, asked.first_open_ms)?,
+            _ => None,
+        };
+        let range = asked.from_first_trade(carry, first_trade);
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
         let answer = self.http.exec(&self.klines_sql(market, &range)?)?;
         let mut rows = Vec::with_capacity(answer.dataset.len());
         for row in &answer.dataset {
@@ -83,7 +93,6 @@ impl QuestDbCandles {
                 trades: trades as u64,
             });
         }
-        let carry = self.last_price_before(market, range.first_open_ms)?;
         Ok(range.densify(&rows, carry))
     }
 
@@ -124,6 +133,20 @@ impl QuestDbCandles {
     }
 
     /// The price of the last trade before `time_ms`, if any.
+    /// The time (ms) of `market`'s first trade at or after `time_ms`, if any.
+    fn first_trade_from(&self, market: &str, time_ms: i64) -> Result<Option<i64>> {
+        let answer = self.http.exec(&format!(
+            "SELECT cast(min(ts) AS LONG) FROM {table} WHERE symbol = '{market}' \
+             AND ts >= {from}::timestamp_ns",
+            table = self.table,
+            from = time_ms * NS_PER_MS,
+        ))?;
+        match answer.dataset.first() {
+            Some(row) => Ok(cell_i64(row, 0)?.map(|ns| ns.div_euclid(NS_PER_MS))),
+            None => Ok(None),
+        }
+    }
+
     fn last_price_before(&self, market: &str, time_ms: i64) -> Result<Option<i64>> {
         let answer = self.http.exec(&format!(
             "SELECT price FROM {table} WHERE symbol = '{market}' AND ts < {before}::timestamp_ns \

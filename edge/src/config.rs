@@ -31,6 +31,9 @@ impl Durability {
     }
 }
 
+/// Closed orders kept per user unless `edge.order_retention` says otherwise.
+pub const DEFAULT_ORDER_RETENTION: usize = 10_000;
+
 /// Everything an edge process needs. `Default` runs with no config file at all.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -74,6 +77,9 @@ pub struct EdgeConfig {
     pub ws_buffer: usize,
     /// Public trades kept per market for `/trades`.
     pub recent_trades: usize,
+    /// Closed orders kept per user for `/order/{id}` and `/orders/history` (open orders are
+    /// always kept); a lookup of an older one answers `ORDER_ARCHIVED`.
+    pub order_retention: usize,
     /// QuestDB address for candles (through the feed's query code), if any.
     pub questdb: Option<String>,
     /// Markets and assets (the engine's own table; the edge converts decimals with it).
@@ -100,6 +106,7 @@ impl Default for EdgeConfig {
             attach_timeout: Duration::from_secs(10),
             ws_buffer: 1024,
             recent_trades: 1000,
+            order_retention: DEFAULT_ORDER_RETENTION,
             questdb: None,
             engine: EngineConfig::default(),
         }

@@ -58,7 +58,12 @@ pub mod test_support_public {
         let market_data = Arc::new(crate::market_data::MarketData::new(&table, 100, 100));
         Arc::new(AppState {
             candles: pinwheel_candles::CandleSource::Embedded(market_data.candles().clone()),
-            link: EngineLink::new(Box::new(NoEngine), Duration::from_millis(100), market_data),
+            link: EngineLink::new(
+                Box::new(NoEngine),
+                Duration::from_millis(100),
+                market_data,
+                100,
+            ),
             tokens: crate::sessions::auth::Tokens::new(
                 b"integration-test-secret",
                 Duration::from_secs(60),

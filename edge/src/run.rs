@@ -95,20 +95,29 @@ fn build_state(config: EdgeConfig) -> anyhow::Result<(Shared, std::thread::JoinH
         .clamp(1, u32::MAX as usize) as u32;
     let market_data = Arc::new(MarketData::new(&table, depth_limit, config.recent_trades));
     let candles = candle_source(&config, &market_data)?;
-    let link = EngineLink::new(Box::new(input), config.request_timeout, market_data);
+    let link = EngineLink::new(
+        Box::new(input),
+        config.request_timeout,
+        market_data,
+        config.order_retention,
+    );
     // After attaching to the output ring, before reading it: nothing falls between the two.
     let rebuilt = crate::market_data::history::rebuild(
         &config.data_dir,
         &config.run_dir,
         &config.engine,
-        &link.market_data,
-        &link.fills,
+        crate::market_data::history::Stores {
+            market_data: &link.market_data,
+            fills: &link.fills,
+            orders: &link.orders,
+        },
     )
-    .context("rebuilding candles, trades and fills from the journal")?;
+    .context("rebuilding candles, trades, fills and orders from the journal")?;
     tracing::info!(
+        commands = rebuilt.commands,
         trades = rebuilt.trades,
         fills = rebuilt.fills,
-        "candles, trades and fills rebuilt from the journal"
+        "candles, trades, fills and orders rebuilt from the journal"
     );
     let reader = link.start_reader(Box::new(output), durable);
     let state = Arc::new(AppState {

@@ -54,12 +54,14 @@ fn routes() -> Routes {
             "/api/v1/order",
             delete(api_trading::cancel_by_body),
         )
+        .add("GET", "/api/v1/order", get(api_trading::get_by_query))
         .add("GET", "/api/v1/order/{id}", get(api_trading::get))
         .add("DELETE", "/api/v1/order/{id}", delete(api_trading::cancel))
         .add("PATCH", "/api/v1/order/{id}", patch(api_trading::amend))
         .add("GET", "/api/v1/order/open", get(api_trading::open))
         .add("POST", "/api/v1/order/quote", post(api_trading::quote))
         .add("DELETE", "/api/v1/orders", delete(api_trading::cancel_all))
+        .add("GET", "/api/v1/orders/history", get(api_trading::history))
         .add("GET", "/api/v1/fills", get(api_trading::fills))
         .add("GET", "/api/v1/balances", get(api_wallet::balances))
         .add("POST", "/api/v1/on-ramp", post(api_wallet::deposit))

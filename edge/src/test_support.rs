@@ -46,7 +46,7 @@ pub fn state_with(sink: RecordingSink, config: EdgeConfig) -> Arc<AppState> {
     let table = MarketTable::resolve(&config.engine).unwrap();
     let market_data = Arc::new(MarketData::new(&table, 100, 100));
     let candles = pinwheel_candles::CandleSource::Embedded(market_data.candles().clone());
-    let link = EngineLink::new(Box::new(sink), Duration::from_millis(200), market_data);
+    let link = EngineLink::new(Box::new(sink), Duration::from_millis(200), market_data, 100);
     Arc::new(AppState {
         candles,
         tokens: Tokens::new(b"unit-test-secret-0123456789", Duration::from_secs(60)),

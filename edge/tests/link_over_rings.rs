@@ -123,6 +123,7 @@ impl Fixture {
             Box::new(input),
             Duration::from_millis(1500),
             Arc::new(MarketData::new(&table, 50, 10)),
+            100,
         );
         let reader = link.start_reader(Box::new(output), durable);
         Self {

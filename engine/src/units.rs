@@ -358,6 +358,18 @@ impl MarketUnits {
             self.tick.decimals,
         )
     }
+
+    /// The average price of `lots` bought or sold for `quote_units` of the quote asset, as
+    /// quote-asset text per whole base unit, cut (not rounded) to the quote asset's decimals;
+    /// `None` when nothing was executed.
+    pub fn average_price(&self, quote_units: i64, lots: i64) -> Option<String> {
+        if lots <= 0 {
+            return None;
+        }
+        let base_units = i128::from(lots) * i128::from(self.lot.units);
+        let per_base = i128::from(quote_units) * 10i128.pow(self.lot.decimals) / base_units;
+        Some(format_units(per_base, self.tick.decimals))
+    }
 }
 
 #[cfg(test)]
@@ -373,6 +385,23 @@ mod tests {
     fn btc() -> MarketUnits {
         let table = MarketTable::resolve(&EngineConfig::default()).unwrap();
         MarketUnits::of(&table, table.market_by_symbol("BTC-USD").unwrap())
+    }
+
+    #[test]
+    fn an_average_price_is_quote_per_whole_base_cut_to_the_quote_decimals() {
+        let btc = btc();
+        // 0.2 BTC for 6000 USD; 0.3 BTC for 9000.01 USD.
+        let lots = |text| btc.quantity_lots(text, Notation::Plain, "q").unwrap();
+        let usd = |text| units(text, btc.tick.decimals, Notation::Plain, "u").unwrap();
+        assert_eq!(
+            btc.average_price(usd("6000"), lots("0.2")).as_deref(),
+            Some("30000")
+        );
+        assert_eq!(
+            btc.average_price(usd("9000.01"), lots("0.3")).as_deref(),
+            Some("30000.03333333")
+        );
+        assert_eq!(btc.average_price(0, 0), None);
     }
 
     #[test]

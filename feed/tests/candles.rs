@@ -94,9 +94,17 @@ fn reference_klines(
     limit: i64,
 ) -> Vec<Kline> {
     let len = bucket_len(interval);
+    let market_trades: Vec<&TradeRow> = trades.iter().filter(|t| t.market == market).collect();
     let (first, last) = match start {
         Some(start) => {
-            let first = bucket_open(interval, start);
+            let mut first = bucket_open(interval, start);
+            // Without a trade before it, a forward range starts at its first trade's bucket.
+            if !market_trades.iter().any(|t| ms(t) < first) {
+                match market_trades.iter().find(|t| ms(t) >= first) {
+                    Some(trade) => first = bucket_open(interval, ms(trade)),
+                    None => return Vec::new(),
+                }
+            }
             (
                 first,
                 bucket_open(interval, end).min(first + (limit - 1) * len),
@@ -107,7 +115,6 @@ fn reference_klines(
             (last - (limit - 1) * len, last)
         }
     };
-    let market_trades: Vec<&TradeRow> = trades.iter().filter(|t| t.market == market).collect();
     let mut out = Vec::new();
     let mut open = first;
     while open <= last {
@@ -202,6 +209,7 @@ async fn suite(name: &str, source: &CandleSource, trades: &[TradeRow]) {
         let len = bucket_len(interval);
         let queries = [
             (Some(first - 3 * len), last + 3 * len, 1000),
+            (Some(0), last + 3 * len, 1000),
             (Some(middle), last + 5 * len, 1000),
             (None, middle, 300),
             (None, last + 2 * len, 7),

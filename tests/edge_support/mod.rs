@@ -39,6 +39,13 @@ fn common_args(command: &mut Command, dir: &std::path::Path, durability: &str) {
         .stdin(Stdio::null());
 }
 
+fn spawn_engine(dir: &std::path::Path, durability: &str) -> Child {
+    let mut engine = Command::new(binary());
+    engine.arg("engine");
+    common_args(&mut engine, dir, durability);
+    engine.spawn().expect("spawn pinwheel engine")
+}
+
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_pinwheel")
 }
@@ -59,10 +66,7 @@ impl Exchange {
         let dir = std::env::temp_dir().join(format!("pinwheel-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut engine = Command::new(binary());
-        engine.arg("engine");
-        common_args(&mut engine, &dir, durability);
-        let engine = engine.spawn().expect("spawn pinwheel engine");
+        let engine = spawn_engine(&dir, durability);
         let mut exchange = Exchange {
             dir: dir.clone(),
             durability: durability.to_string(),
@@ -119,6 +123,18 @@ impl Exchange {
         common_args(&mut edge, &self.dir, &self.durability);
         self.edges[i] = edge.spawn().expect("spawn pinwheel edge");
         self.wait_healthy(port).await;
+    }
+
+    /// SIGKILLs the engine and starts a new one on the same directories (it recovers from
+    /// the journal); waits until every edge answers /healthz again.
+    pub async fn crash_engine(&mut self) {
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+        unsafe { libc::kill(self.engine.id() as i32, libc::SIGKILL) };
+        let _ = self.engine.wait();
+        self.engine = spawn_engine(&self.dir, &self.durability);
+        for port in self.ports.clone() {
+            self.wait_healthy(port).await;
+        }
     }
 
     async fn wait_healthy(&mut self, port: u16) {

@@ -173,6 +173,13 @@ test('two users trade through the page in a real browser', { skip: skipReason, t
   await alice.getByTestId('sign-in').click();
   await waitText(alice, 'who', new RegExp(`alice_${suffix}`));
   await waitFor(alice, 'the resting ask in open orders after sign in', () => rows(alice, 'open-order', (row) => row.dataset.price === '31000'), (n) => n === 1);
+  // Signing in starts the page afresh: its order history comes from /orders/history.
+  await alice.getByTestId('tab-history').click();
+  // The predicates run in the page: each names its status itself.
+  await waitFor(alice, 'the FILLED order in history after sign in', () => rows(alice, 'history-order', (row) => row.dataset.status === 'FILLED'), (n) => n >= 1);
+  await waitFor(alice, 'the CANCELED order in history after sign in', () => rows(alice, 'history-order', (row) => row.dataset.status === 'CANCELED'), (n) => n >= 1);
+  await waitFor(alice, 'the NEW order in history after sign in', () => rows(alice, 'history-order', (row) => row.dataset.status === 'NEW'), (n) => n >= 1);
+  await alice.getByTestId('tab-open').click();
 
   // A live book for the screenshot: a few more levels on each side, placed over the API.
   await addLevels(alice, 'buy', ['29990', '29980', '29950', '29900', '29850'], '0.05');

@@ -7,6 +7,7 @@ pub mod error;
 pub mod openapi;
 pub mod ops;
 pub mod public;
+pub mod time_range;
 pub mod trading;
 pub mod translate;
 pub mod wallet;

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::api::error::{ApiError, ApiResult};
+use crate::api::time_range::TimeRange;
 use crate::api::trading::parse_limit;
 use crate::api::translate::{bodies, check_rejected, SIDES};
 use crate::market_data::DepthSnapshot;
@@ -114,19 +115,20 @@ pub async fn query_depth(state: &AppState, market: u32, limit: u32) -> ApiResult
     Ok(snapshot)
 }
 
-/// `GET /api/v1/trades?symbol=&limit=` (newest first).
+/// `GET /api/v1/trades?symbol=&limit=&startTime=&endTime=` (newest first; the range as
+/// [`TimeRange::select`] picks it, among the recent trades this edge keeps).
 pub async fn trades(State(state): State<Shared>, Query(params): Params) -> ApiResult<Json<Value>> {
     let market = symbol_param(&state, &params)?;
     let limit = parse_limit(&params, 100, state.config.recent_trades.max(1))?;
+    let range = TimeRange::from_params(&params)?;
     let (base, quote) = state.assets_of(market);
     let rows = state
         .link
         .market_data
         .with(market.id, |s| {
-            s.trades
-                .iter()
-                .rev()
-                .take(limit)
+            range
+                .select(s.trades.iter(), |t| t.time_ms as i64, limit)
+                .into_iter()
                 .map(|t| {
                     json!({
                         "tradeId": t.trade_id,
@@ -232,18 +234,6 @@ pub fn kline_json(state: &AppState, market: &MarketSpec, kline: &Kline) -> Value
     })
 }
 
-fn time_param(params: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
-    params
-        .get(name)
-        .map(|text| {
-            text.parse::<i64>()
-                .ok()
-                .filter(|ms| *ms >= 0)
-                .ok_or_else(|| ApiError::field(name, "must be milliseconds since the Unix epoch"))
-        })
-        .transpose()
-}
-
 /// `GET /api/v1/klines?symbol=&interval=&startTime=&endTime=&limit=`: with `startTime` the
 /// first `limit` candles from it, without it the last `limit` up to `endTime` (default now).
 pub async fn klines(State(state): State<Shared>, Query(params): Params) -> ApiResult<Json<Value>> {
@@ -252,12 +242,14 @@ pub async fn klines(State(state): State<Shared>, Query(params): Params) -> ApiRe
         "interval",
         params.get("interval").map(String::as_str).unwrap_or("1m"),
     )?;
-    let start = time_param(&params, "startTime")?;
-    let end = time_param(&params, "endTime")?.unwrap_or_else(now_ms);
-    if start.is_some_and(|start| start > end) {
-        return Err(ApiError::field("startTime", "must not be after endTime"));
-    }
+    let range = TimeRange::from_params(&params)?;
     let limit = parse_limit(&params, 500, 1000)?;
+    // No candle lies after now: an end in the future would only add empty ones.
+    let end = range.end_ms.map_or_else(now_ms, |end| end.min(now_ms()));
+    let start = range.start_ms;
+    if start.is_some_and(|start| start > end) {
+        return Ok(Json(Value::Array(Vec::new())));
+    }
     let candles = state
         .candles
         .klines(&market.symbol, interval, start, end, limit)

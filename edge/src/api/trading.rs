@@ -5,17 +5,19 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use pinwheel_engine::message::{
-    AmendOrder, Command, CommandKind, EventKind, MarketScope, OrderAddress, OrderUpdate,
-    QuoteResult, ALL_MARKETS,
+    text_str, AmendOrder, Command, CommandKind, EventKind, MarketScope, OrderAddress, OrderUpdate,
+    QuoteResult, ALL_MARKETS, TEXT_LEN,
 };
 use serde_json::{json, Value};
 
 use crate::api::body::JsonBody;
 use crate::api::error::{ApiError, ApiResult};
+use crate::api::time_range::TimeRange;
 use crate::api::translate::{
-    bodies, check_rejected, client_order_id, fill_json, order_answer, order_json, place_order,
-    quote_request,
+    bodies, check_rejected, client_order_id, client_order_id_text, fill_json, order_answer,
+    order_details_json, order_json, place_order, quote_request,
 };
+use crate::market_data::orders::{HistoryQuery, Lookup};
 use crate::sessions::extract::{Body, User};
 use crate::state::{AppState, Shared};
 use crate::units::{asset_text, price_text, price_ticks, quantity_lots, quantity_text};
@@ -26,13 +28,47 @@ type Params = Query<HashMap<String, String>>;
 const MAX_FILLS: usize = 1000;
 
 fn order_id(text: &str) -> ApiResult<u64> {
+    positive_id("orderId", text)
+}
+
+fn positive_id(field: &str, text: &str) -> ApiResult<u64> {
     match text.parse::<u64>() {
         Ok(id) if id > 0 => Ok(id),
         _ => Err(ApiError::field(
-            "orderId",
+            field,
             format!("{text:?} is not a positive integer id"),
         )),
     }
+}
+
+/// Most orders one `/orders/history` page holds.
+const MAX_HISTORY: usize = 1000;
+
+/// `GET /api/v1/orders/history?market=&limit=&startTime=&endTime=&fromId=`: the user's orders
+/// of every status, newest first; `fromId` pages (orders with an id up to it), the range
+/// picks by creation time.
+pub async fn history(
+    State(state): State<Shared>,
+    user: User,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let query = HistoryQuery {
+        market: market_filter(&state, &params)?,
+        range: TimeRange::from_params(&params)?,
+        from_id: params
+            .get("fromId")
+            .map(|text| positive_id("fromId", text))
+            .transpose()?,
+        limit: parse_limit(&params, 100, MAX_HISTORY)?,
+    };
+    let rows: Vec<Value> = state
+        .link
+        .orders
+        .history(user.id, &query)
+        .iter()
+        .map(|record| order_details_json(&state, &record.order, Some(record)))
+        .collect();
+    Ok(Json(Value::Array(rows)))
 }
 
 fn market_scope(state: &AppState, params: &HashMap<String, String>) -> ApiResult<u32> {
@@ -40,6 +76,14 @@ fn market_scope(state: &AppState, params: &HashMap<String, String>) -> ApiResult
         None => Ok(ALL_MARKETS),
         Some(symbol) => Ok(state.market("market", symbol)?.id),
     }
+}
+
+/// The `market` (or `symbol`) a list is filtered by; `None` for all.
+fn market_filter(state: &AppState, params: &HashMap<String, String>) -> ApiResult<Option<u32>> {
+    Ok(match market_scope(state, params)? {
+        ALL_MARKETS => None,
+        id => Some(id),
+    })
 }
 
 /// `POST /api/v1/order`.
@@ -54,26 +98,118 @@ pub async fn place(
     Ok(Json(order_answer(&state, &events)?))
 }
 
-/// `GET /api/v1/order/{id}`.
+/// `GET /api/v1/order/{id}?market=`: an open order as the engine has it, a closed one
+/// from the order store.
 pub async fn get(
     State(state): State<Shared>,
     user: User,
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
+    let address = OrderAddress::by_id(market_scope(&state, &params)?, order_id(&id)?);
+    find_order(&state, user, address).await
+}
+
+/// `GET /api/v1/order?orderId=|clientOrderId=&market=`: as `GET /order/{id}`, by either id.
+pub async fn get_by_query(
+    State(state): State<Shared>,
+    user: User,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
     let address = OrderAddress {
         market: market_scope(&state, &params)?,
-        order_id: order_id(&id)?,
+        order_id: params
+            .get("orderId")
+            .map(|t| order_id(t))
+            .transpose()?
+            .unwrap_or(0),
+        client_order_id: client_order_id_text(params.get("clientOrderId").map(String::as_str))?,
         ..Default::default()
     };
-    let events = state
-        .link
-        .request(
-            Command::new(CommandKind::QueryOrder as u8, &address),
-            user.id,
-        )
-        .await?;
-    Ok(Json(order_answer(&state, &events)?))
+    if address.order_id == 0 && address.client_order_id == [0; TEXT_LEN] {
+        return Err(ApiError::missing("orderId"));
+    }
+    find_order(&state, user, address).await
+}
+
+/// The order store's copy of the order `address` names, in its market.
+fn stored_order(state: &AppState, user: u64, address: &OrderAddress) -> Lookup {
+    let orders = &state.link.orders;
+    let lookup = if address.order_id != 0 {
+        orders.get(user, address.order_id)
+    } else {
+        orders.by_client_id(user, &address.client_order_id)
+    };
+    match lookup {
+        Lookup::Found(record)
+            if address.market != ALL_MARKETS && record.order.market != address.market =>
+        {
+            Lookup::Unknown
+        }
+        other => other,
+    }
+}
+
+/// A closed order answers from the store (it never changes again); an open one from the
+/// engine; one the engine does not know from the store again (it may have closed meanwhile),
+/// or `ORDER_ARCHIVED` past retention.
+async fn find_order(state: &AppState, user: User, address: OrderAddress) -> ApiResult<Json<Value>> {
+    let closed = |lookup: &Lookup| match lookup {
+        Lookup::Found(record) if !record.is_open() => Some(*record),
+        _ => None,
+    };
+    if let Some(record) = closed(&stored_order(state, user.id, &address)) {
+        return Ok(Json(order_details_json(
+            state,
+            &record.order,
+            Some(&record),
+        )));
+    }
+    let command = Command::new(CommandKind::QueryOrder as u8, &address);
+    let events = state.link.request(command, user.id).await?;
+    let unknown = match check_rejected(&events) {
+        Ok(()) => {
+            let order = bodies::<OrderUpdate>(&events, EventKind::OrderUpdate)
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    ApiError::unavailable("ENGINE_ERROR", "the engine's answer carried no order")
+                })?;
+            let record = match state.link.orders.get(user.id, order.order_id) {
+                Lookup::Found(record) => Some(record),
+                _ => None,
+            };
+            return Ok(Json(order_details_json(state, &order, record.as_ref())));
+        }
+        Err(error) => error,
+    };
+    let again = stored_order(state, user.id, &address);
+    if let Some(record) = closed(&again) {
+        return Ok(Json(order_details_json(
+            state,
+            &record.order,
+            Some(&record),
+        )));
+    }
+    match again {
+        Lookup::Archived { through } => Err(archived(state, &address, through)),
+        _ => Err(unknown),
+    }
+}
+
+fn archived(state: &AppState, address: &OrderAddress, through: u64) -> ApiError {
+    let named = if address.order_id != 0 {
+        format!("order {}", address.order_id)
+    } else {
+        format!("clientOrderId {:?}", text_str(&address.client_order_id))
+    };
+    ApiError::not_found(
+        "ORDER_ARCHIVED",
+        format!(
+            "{named} is past retention: this user's closed orders up to order {through} are no longer kept (the newest {} closed orders per user are; edge.order_retention)",
+            state.link.orders.retention()
+        ),
+    )
 }
 
 /// `DELETE /api/v1/order/{id}`.
@@ -234,21 +370,19 @@ pub async fn open(
     Ok(Json(Value::Array(orders)))
 }
 
-/// `GET /api/v1/fills?market=&limit=` (newest first).
+/// `GET /api/v1/fills?market=&limit=&startTime=&endTime=` (newest first).
 pub async fn fills(
     State(state): State<Shared>,
     user: User,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let market = match market_scope(&state, &params)? {
-        ALL_MARKETS => None,
-        id => Some(id),
-    };
+    let market = market_filter(&state, &params)?;
     let limit = parse_limit(&params, 100, MAX_FILLS)?;
+    let range = TimeRange::from_params(&params)?;
     let fills: Vec<Value> = state
         .link
         .fills
-        .recent(user.id, market, limit)
+        .in_range(user.id, market, &range, limit)
         .iter()
         .filter_map(|r| {
             state

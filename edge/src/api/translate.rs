@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::body::JsonBody;
 use crate::api::error::ApiError;
+use crate::market_data::orders::OrderRecord;
 use crate::state::AppState;
 use crate::units::{
     asset_text, asset_units, price_text, price_ticks, quantity_lots, quantity_text, Amount,
@@ -26,7 +27,12 @@ pub const STPS: [(&str, SelfTradePrevention); 3] = SelfTradePrevention::NAMES;
 
 /// A client order id: printable ASCII, at most 32 bytes.
 pub fn client_order_id(body: &JsonBody) -> Result<[u8; TEXT_LEN], ApiError> {
-    let Some(text) = body.string("clientOrderId")? else {
+    client_order_id_text(body.string("clientOrderId")?.as_deref())
+}
+
+/// A client order id's text (a body field or a query parameter); none is all zeros.
+pub fn client_order_id_text(text: Option<&str>) -> Result<[u8; TEXT_LEN], ApiError> {
+    let Some(text) = text else {
         return Ok([0; TEXT_LEN]);
     };
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
@@ -35,7 +41,7 @@ pub fn client_order_id(body: &JsonBody) -> Result<[u8; TEXT_LEN], ApiError> {
             "must be printable ASCII without spaces",
         ));
     }
-    text_field::<TEXT_LEN>(&text)
+    text_field::<TEXT_LEN>(text)
         .ok_or_else(|| ApiError::field("clientOrderId", "must be at most 32 characters"))
 }
 
@@ -208,6 +214,34 @@ pub fn order_json(state: &AppState, order: &OrderUpdate) -> Value {
         "remainingQty": quantity_text(remaining, market, base),
         "executedQuoteQty": asset_text(order.executed_quote, quote),
     })
+}
+
+/// An order with what the order store adds to the engine's update: average price, fees and
+/// times (`record` is the store's copy; absent, they are null).
+pub fn order_details_json(
+    state: &AppState,
+    order: &OrderUpdate,
+    record: Option<&OrderRecord>,
+) -> Value {
+    let mut value = order_json(state, order);
+    let Some(market) = state.market_by_id(order.market) else {
+        return value;
+    };
+    let average = state
+        .units(market)
+        .average_price(order.executed_quote, order.executed_quantity);
+    value["avgPrice"] = average.map_or(Value::Null, Value::from);
+    let fee_asset = record
+        .and_then(|r| r.fee_asset)
+        .and_then(|id| state.table.assets.get(id as usize));
+    value["fee"] = match (record, fee_asset) {
+        (Some(r), Some(asset)) => Value::from(asset_text(r.fee, asset)),
+        _ => Value::from("0"),
+    };
+    value["feeAsset"] = fee_asset.map_or(Value::Null, |a| Value::from(a.name.clone()));
+    value["time"] = record.map_or(Value::Null, |r| Value::from(r.created_ms));
+    value["updateTime"] = record.map_or(Value::Null, |r| Value::from(r.updated_ms));
+    value
 }
 
 /// `NEW`, `FILLED`, ...

@@ -23,6 +23,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::api::error::ApiError;
 use crate::market_data::fills::UserFills;
+use crate::market_data::orders::OrderHistory;
 use crate::market_data::{DepthQueries, MarketData};
 use crate::owners::Published;
 use correlation::{Completed, Correlation, Pending};
@@ -60,6 +61,8 @@ pub struct EngineLink {
     pub events: broadcast::Sender<Published>,
     /// Recent fills per user (`/fills`).
     pub fills: UserFills,
+    /// Every order per user, closed ones too (`/order/{id}`, `/orders/history`).
+    pub orders: OrderHistory,
     /// Order books, trades, tickers, candles as seen on the output ring.
     pub market_data: Arc<MarketData>,
     /// Counters for `/metrics`.
@@ -70,11 +73,13 @@ pub struct EngineLink {
 const FILLS_PER_USER: usize = 1000;
 
 impl EngineLink {
-    /// A link over `input`; start its reader with [`EngineLink::start_reader`].
+    /// A link over `input` that keeps `order_retention` closed orders per user; start its
+    /// reader with [`EngineLink::start_reader`].
     pub fn new(
         input: Box<dyn InputSink>,
         timeout: Duration,
         market_data: Arc<MarketData>,
+        order_retention: usize,
     ) -> Arc<Self> {
         let (events, _) = broadcast::channel(fan_out::FANOUT_CAPACITY);
         Arc::new(Self {
@@ -86,6 +91,7 @@ impl EngineLink {
             stop: AtomicBool::new(false),
             events,
             fills: UserFills::new(FILLS_PER_USER),
+            orders: OrderHistory::new(order_retention),
             market_data,
             counters: LinkCounters::default(),
         })
@@ -238,7 +244,7 @@ impl EngineLink {
 
     /// Publishes one command's events, with each private event's owner resolved.
     fn publish(&self, batch: &[Event]) {
-        fan_out::publish(batch, &self.fills, &self.market_data, &self.events);
+        fan_out::publish(batch, self, &self.events);
     }
 
     /// After a lap: every waiting request's answer may be lost; fail them loudly, re-sync books.

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use pinwheel_engine::message::{Event, Fill};
 
+use crate::api::time_range::TimeRange;
+
 /// A fill with its engine time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FillRecord {
@@ -45,14 +47,28 @@ impl UserFills {
 
     /// The newest `limit` fills of `user` in `market` (or all), newest first.
     pub fn recent(&self, user: u64, market: Option<u32>, limit: usize) -> Vec<FillRecord> {
+        self.in_range(user, market, &TimeRange::default(), limit)
+    }
+
+    /// At most `limit` fills of `user` in `market` (or all) inside `range`, as
+    /// [`TimeRange::select`] picks them, newest first.
+    pub fn in_range(
+        &self,
+        user: u64,
+        market: Option<u32>,
+        range: &TimeRange,
+        limit: usize,
+    ) -> Vec<FillRecord> {
         let fills = self.fills.lock().expect("fills lock");
         let Some(list) = fills.get(&user) else {
             return Vec::new();
         };
-        list.iter()
-            .rev()
-            .filter(|r| market.is_none_or(|m| r.fill.market == m))
-            .take(limit)
+        let of_market = list
+            .iter()
+            .filter(|r| market.is_none_or(|m| r.fill.market == m));
+        range
+            .select(of_market, |r| r.time_ms as i64, limit)
+            .into_iter()
             .copied()
             .collect()
     }
@@ -85,5 +101,35 @@ mod tests {
         assert_eq!(all, vec![3, 2]);
         assert_eq!(store.recent(9, Some(0), 10).len(), 1);
         assert!(store.recent(8, None, 10).is_empty());
+    }
+
+    #[test]
+    fn a_time_range_picks_from_its_start_or_up_to_its_end() {
+        let store = UserFills::new(10);
+        for trade_id in 1..=4u64 {
+            let mut event = Event::new(
+                EventKind::Fill as u8,
+                &Fill {
+                    trade_id,
+                    ..Default::default()
+                },
+            );
+            event.head.timestamp_ns = trade_id * 1_000_000_000;
+            store.record(9, &event);
+        }
+        let ids = |start, end, limit| -> Vec<u64> {
+            let range = TimeRange {
+                start_ms: start,
+                end_ms: end,
+            };
+            store
+                .in_range(9, None, &range, limit)
+                .iter()
+                .map(|r| r.fill.trade_id)
+                .collect()
+        };
+        assert_eq!(ids(Some(2_000), None, 2), vec![3, 2]);
+        assert_eq!(ids(None, Some(3_000), 2), vec![3, 2]);
+        assert_eq!(ids(Some(0), Some(9_999_999_999_999), 10), vec![4, 3, 2, 1]);
     }
 }

@@ -1,7 +1,9 @@
 //! What an edge remembers from before it started: one replay of `<data_dir>/journal`
 //! (read-only, through a fresh engine) refills the candle store, each market's recent
-//! public trades and each user's recent fills, so `/klines`, `/trades` and `/fills` survive
-//! an edge restart. The live ring's copies of replayed trades are then skipped by trade id.
+//! public trades, each user's recent fills and each user's orders, so `/klines`, `/trades`,
+//! `/fills`, `/order/{id}` and `/orders/history` survive an edge restart and an engine crash.
+//! The live ring's copies of replayed trades are then skipped by trade id, of replayed
+//! orders by command sequence.
 //! The journal is read by the engine's own follower, with its checks (each frame's command
 //! stamped with the frame's sequence; errors name file and offset). It starts from sequence 1,
 //! never from a snapshot: the trades and fills it refills are in no snapshot.
@@ -16,6 +18,7 @@ use pinwheel_journal::DurableCursor;
 use pinwheel_ring::BroadcastReader;
 
 use crate::market_data::fills::UserFills;
+use crate::market_data::orders::OrderHistory;
 use crate::market_data::MarketData;
 use crate::owners::resolve_owners;
 
@@ -26,19 +29,31 @@ pub struct Rebuilt {
     pub trades: u64,
     /// Fills recorded (two per trade: maker and taker).
     pub fills: u64,
+    /// Commands replayed.
+    pub commands: u64,
 }
 
 /// Most time the replay waits for the journal to hold what the engine already published.
 const PUBLISHED_WAIT: Duration = Duration::from_secs(5);
 
-/// Replays the journal once into `market_data` and `fills`. Call after attaching to the
-/// output ring and before reading it, so nothing falls between the two.
+/// What the replay refills.
+#[derive(Clone, Copy)]
+pub struct Stores<'a> {
+    /// Candles and recent trades.
+    pub market_data: &'a MarketData,
+    /// Recent fills per user.
+    pub fills: &'a UserFills,
+    /// Orders per user.
+    pub orders: &'a OrderHistory,
+}
+
+/// Replays the journal once into `stores`. Call after attaching to the output ring and
+/// before reading it, so nothing falls between the two.
 pub fn rebuild(
     data_dir: &Path,
     run_dir: &Path,
     engine: &EngineConfig,
-    market_data: &MarketData,
-    fills: &UserFills,
+    stores: Stores<'_>,
 ) -> anyhow::Result<Rebuilt> {
     if !data_dir.join(pinwheel_journal::JOURNAL_DIR).is_dir() {
         return Ok(Rebuilt::default());
@@ -48,11 +63,14 @@ pub fn rebuild(
     let mut replay = JournalFollower::start(data_dir, table, &engine.capacity, None)?;
     let (mut rebuilt, mut highest) = (Rebuilt::default(), 0u64);
     let mut events = Vec::with_capacity(256);
-    while replay.apply_next(u64::MAX, &mut events)?.is_some() {
-        apply_command(&events, market_data, fills, &mut rebuilt, &mut highest);
+    let mut sequence = 0;
+    while let Some(applied) = replay.apply_next(u64::MAX, &mut events)? {
+        sequence = applied;
+        apply_command(&events, stores, &mut rebuilt, &mut highest);
         events.clear();
     }
-    market_data.mark_rebuilt(highest);
+    stores.market_data.mark_rebuilt(highest);
+    stores.orders.mark_rebuilt(sequence);
     Ok(rebuilt)
 }
 
@@ -89,19 +107,18 @@ fn wait_until_published_is_durable(run_dir: &Path) {
     }
 }
 
-/// One replayed command's events: its trades and its fills, owners resolved as the live
+/// One replayed command's events: its orders, trades and fills, owners resolved as the live
 /// link resolves them.
-fn apply_command(
-    events: &[Event],
-    market_data: &MarketData,
-    fills: &UserFills,
-    rebuilt: &mut Rebuilt,
-    highest: &mut u64,
-) {
-    if !events.iter().any(|e| e.head.kind == EventKind::Trade as u8) {
-        return;
-    }
-    for published in resolve_owners(events) {
+fn apply_command(events: &[Event], stores: Stores<'_>, rebuilt: &mut Rebuilt, highest: &mut u64) {
+    let Stores {
+        market_data,
+        fills,
+        orders,
+    } = stores;
+    rebuilt.commands += 1;
+    let owned = resolve_owners(events);
+    orders.apply(&owned);
+    for published in owned {
         let event = &published.event;
         if event.head.kind == EventKind::Trade as u8 {
             market_data.apply_trade(event);
@@ -156,13 +173,20 @@ mod tests {
             event(EventKind::Done, taker, &Done::default()),
         ];
         let (mut rebuilt, mut highest) = (Rebuilt::default(), 0);
-        apply_command(&batch, &data, &fills, &mut rebuilt, &mut highest);
+        let orders = OrderHistory::new(10);
+        let stores = Stores {
+            market_data: &data,
+            fills: &fills,
+            orders: &orders,
+        };
+        apply_command(&batch, stores, &mut rebuilt, &mut highest);
         data.mark_rebuilt(highest);
         assert_eq!(
             rebuilt,
             Rebuilt {
                 trades: 1,
-                fills: 2
+                fills: 2,
+                commands: 1,
             }
         );
         assert_eq!(fills.recent(maker, None, 10)[0].fill.is_maker, 1);
@@ -241,7 +265,13 @@ mod tests {
         engine.capacity.price_levels = 64;
         let table = MarketTable::resolve(&engine).unwrap();
         let (data, fills) = (MarketData::new(&table, 10, 10), UserFills::new(10));
-        let error = rebuild(&data_dir, &run_dir, &engine, &data, &fills).unwrap_err();
+        let orders = OrderHistory::new(10);
+        let stores = Stores {
+            market_data: &data,
+            fills: &fills,
+            orders: &orders,
+        };
+        let error = rebuild(&data_dir, &run_dir, &engine, stores).unwrap_err();
         let segment = data_dir.join(JOURNAL_DIR).join(segment_file_name(1));
         let text = format!("{error:#}");
         let at = format!("{}:{SEGMENT_HEADER_SIZE}", segment.display());

@@ -23,6 +23,7 @@ pub trait DepthQueries {
 
 pub mod fills;
 pub mod history;
+pub mod orders;
 
 /// A book's aggregated levels: price ticks -> quantity lots.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-// Open orders (cancel, cancel all), order history and fills, kept live from the private
-// streams (orders, fills@SYM) and re-read over REST whenever something may have changed.
+// Open orders (cancel, cancel all), order history (/orders/history) and fills, kept live from
+// the private streams (orders, fills@SYM) and re-read over REST whenever something may have changed.
 
 import { ApiError, query, request } from '../api';
 import type { App } from '../app';
@@ -38,12 +38,15 @@ export function setupOrders(app: App): void {
     if (!app.session || !market) return;
     const symbol = market.symbol;
     try {
-      const [openAnswer, fillsAnswer] = await Promise.all([
+      const [openAnswer, fillsAnswer, historyAnswer] = await Promise.all([
         request<unknown>('GET', `/order/open${query({ market: symbol })}`),
         request<unknown>('GET', `/fills${query({ market: symbol, limit: FILLS_SHOWN })}`),
+        request<unknown>('GET', `/orders/history${query({ market: symbol, limit: HISTORY_KEPT })}`),
       ]);
       if (market?.symbol !== symbol || !app.session) return;
       open = listOf(openAnswer, 'orders').map(toOrder);
+      // The server keeps every order, closed ones too: the history survives a reload.
+      for (const order of listOf(historyAnswer, 'orders').map(toOrder).reverse()) remember(order);
       for (const order of open) remember(order);
       fills = listOf(fillsAnswer, 'fills').map(toFill).sort((a, b) => b.time - a.time);
       render();
