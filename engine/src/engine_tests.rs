@@ -248,6 +248,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: USD,
             reserved: 0,
             amount: 200,
+            ..Default::default()
         },
     );
     assert_eq!(h.holding(alice, USD), (300, 0));
@@ -255,6 +256,7 @@ fn deposits_withdrawals_and_their_rejections() {
         asset: USD,
         reserved: 0,
         amount: 301,
+        ..Default::default()
     };
     h.reject(
         CommandKind::Withdraw,
@@ -269,6 +271,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: 9,
             reserved: 0,
             amount: 1,
+            ..Default::default()
         },
         RejectReason::UnknownAsset,
     );
@@ -279,6 +282,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: USD,
             reserved: 0,
             amount: 0,
+            ..Default::default()
         },
         RejectReason::InvalidAmount,
     );
@@ -289,6 +293,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: USD,
             reserved: 0,
             amount: 5,
+            ..Default::default()
         },
         RejectReason::UnknownUser,
     );
@@ -296,6 +301,7 @@ fn deposits_withdrawals_and_their_rejections() {
         asset: USD,
         reserved: 0,
         amount: i64::MAX,
+        ..Default::default()
     };
     h.reject(CommandKind::Deposit, alice, &huge, RejectReason::Overflow);
     let name = CreateUser {
