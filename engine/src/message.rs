@@ -148,11 +148,14 @@ pub enum EventKind {
     UserRole = 13,
     /// A market was halted or resumed; body [`MarketState`].
     MarketState = 14,
+    /// The first event of a `QueryDepth` answer: the book's update id, also when the book is
+    /// empty; body [`BookDelta`] with only `market` and `update_id` set.
+    DepthSequence = 15,
 }
 
 impl EventKind {
     /// Every event kind, for tables and tests.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         Self::Rejected,
         Self::OrderUpdate,
         Self::Fill,
@@ -167,6 +170,7 @@ impl EventKind {
         Self::Done,
         Self::UserRole,
         Self::MarketState,
+        Self::DepthSequence,
     ];
 
     /// Decodes a head's kind byte.
