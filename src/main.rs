@@ -251,6 +251,26 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_may_come_before_or_after_the_subcommand() {
+        let config_of = |args: &[&str]| {
+            let mut cli = Cli::try_parse_from(args).unwrap().with_config_placed();
+            let common = cli
+                .command
+                .common_mut()
+                .expect("up reads the configuration");
+            common.config.clone().map(|path| path.display().to_string())
+        };
+        let before = config_of(&["pinwheel", "--config", "a.toml", "up"]);
+        assert_eq!(before.as_deref(), Some("a.toml"));
+        let after = config_of(&["pinwheel", "up", "--config", "b.toml"]);
+        assert_eq!(after.as_deref(), Some("b.toml"));
+        let both = config_of(&["pinwheel", "--config", "a.toml", "up", "--config", "b.toml"]);
+        assert_eq!(both.as_deref(), Some("b.toml"), "the subcommand's own wins");
+        let admin = config_of(&["pinwheel", "--config", "a.toml", "admin", "halt", "BTC-USD"]);
+        assert_eq!(admin.as_deref(), Some("a.toml"));
+    }
+
+    #[test]
     fn role_flags_come_after_the_role() {
         let cli = Cli::try_parse_from([
             "pinwheel",

@@ -521,6 +521,8 @@ pub struct Api {
     client: reqwest::blocking::Client,
     /// Bearer token after `signup`.
     pub token: Option<String>,
+    /// Sent as `X-API-Key` instead of the token, when set.
+    pub api_key: Option<String>,
 }
 
 /// An HTTP answer: status and JSON body (`Null` if the body is not JSON).
@@ -556,6 +558,7 @@ impl Api {
             base: format!("http://127.0.0.1:{port}"),
             client,
             token: None,
+            api_key: None,
         }
     }
 
@@ -575,7 +578,9 @@ impl Api {
         body: Option<serde_json::Value>,
     ) -> Result<Reply, reqwest::Error> {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
+        if let Some(key) = &self.api_key {
+            request = request.header("X-API-Key", key);
+        } else if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
