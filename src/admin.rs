@@ -148,14 +148,34 @@ fn role(args: &UserArgs, kind: CommandKind) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn halt(args: &MarketArgs, kind: CommandKind) -> anyhow::Result<()> {
-    let config = Config::load(&args.common)?;
+/// The configuration and its markets and assets.
+fn load(common: &CommonArgs) -> anyhow::Result<(Config, MarketTable)> {
+    let config = Config::load(common)?;
     let table = MarketTable::resolve(&config.engine).context("config [engine]")?;
-    let market = table
-        .markets
+    Ok((config, table))
+}
+
+/// The item of `items` called `name` (by `name_of`), or an error with the reject code.
+fn configured<'a, T>(
+    items: &'a [T],
+    name: &str,
+    name_of: impl Fn(&T) -> &str,
+    what: &str,
+) -> anyhow::Result<&'a T> {
+    items
         .iter()
-        .find(|m| m.symbol == args.market)
-        .with_context(|| format!("market {:?}: UNKNOWN_MARKET: not configured", args.market))?;
+        .find(|item| name_of(item) == name)
+        .with_context(|| {
+            format!(
+                "{what} {name:?}: UNKNOWN_{}: not configured",
+                what.to_uppercase()
+            )
+        })
+}
+
+fn halt(args: &MarketArgs, kind: CommandKind) -> anyhow::Result<()> {
+    let (config, table) = load(&args.common)?;
+    let market = configured(&table.markets, &args.market, |m| &m.symbol, "market")?;
     let scope = MarketScope {
         market: market.id,
         reserved: 0,
@@ -173,13 +193,8 @@ fn halt(args: &MarketArgs, kind: CommandKind) -> anyhow::Result<()> {
 }
 
 fn transfer(args: &TransferArgs, kind: CommandKind) -> anyhow::Result<()> {
-    let config = Config::load(&args.common)?;
-    let table = MarketTable::resolve(&config.engine).context("config [engine]")?;
-    let asset = table
-        .assets
-        .iter()
-        .find(|a| a.name == args.asset)
-        .with_context(|| format!("asset {:?}: UNKNOWN_ASSET: not configured", args.asset))?;
+    let (config, table) = load(&args.common)?;
+    let asset = configured(&table.assets, &args.asset, |a| &a.name, "asset")?;
     let amount = asset_units(&args.amount, asset, Notation::Plain, "amount")
         .map_err(|e| anyhow::anyhow!("INVALID_AMOUNT: {e}"))?;
     let lookup = UserLookup {

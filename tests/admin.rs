@@ -12,23 +12,6 @@ use std::time::Duration;
 use common::{free_port_run, json_u64, json_units, offline_hash_checks, Api, TestDirs};
 use serde_json::{json, Value};
 
-/// Deposits are for admins; snapshots often, so recovery starts from one.
-const CONFIG: &str = "
-[edge]
-public_deposits = false
-
-[journal]
-segment_mib = 1
-snapshot_every = 40
-
-[engine.capacity]
-orders = 4096
-users = 64
-price_levels = 1024
-api_keys = 16
-depth_levels = 50
-";
-
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// `pinwheel admin <args>` against the tree's engine: (success, stdout, stderr).
@@ -195,7 +178,11 @@ fn roles_change_over_the_api_and_the_cli(x: &Exchange, admin_key: &Api) {
 #[test]
 fn operators_and_admins_grant_halt_and_move_money_and_replay_agrees() {
     let dirs = TestDirs::new("admin");
-    dirs.write_config(CONFIG);
+    // Deposits are for admins.
+    dirs.write_config(&format!(
+        "[edge]\npublic_deposits = false\n{}",
+        common::SMALL_EXCHANGE
+    ));
     let port = free_port_run(1);
     let mut up = start(&dirs, port);
     let (mut alice, mut bob) = (Api::new(port), Api::new(port));
@@ -212,7 +199,7 @@ fn operators_and_admins_grant_halt_and_move_money_and_replay_agrees() {
     let admin_key = halts_refuse_orders_but_not_cancels(&x);
     roles_change_over_the_api_and_the_cli(&x, &admin_key);
     // Enough commands after the halt for the follower to write a snapshot holding it.
-    for price in 1..=25 {
+    for price in 1..=50 {
         accepted(
             &x.bob,
             "/api/v1/order",

@@ -10,6 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Small pools, so every engine start is quick, and frequent snapshots.
+pub const SMALL_EXCHANGE: &str = "
+[journal]
+segment_mib = 1
+snapshot_every = 50
+
+[engine.capacity]
+orders = 65536
+users = 256
+price_levels = 4096
+api_keys = 64
+depth_levels = 100
+";
+
 /// The binary under test.
 pub fn pinwheel_exe() -> &'static str {
     env!("CARGO_BIN_EXE_pinwheel")

@@ -38,6 +38,24 @@ fn named_user(body: &JsonBody) -> ApiResult<UserRef> {
     })
 }
 
+/// Sends `body` as a `kind` command for `user`; returns the answer's `answer` event.
+async fn request<B: bytemuck::Pod, A: bytemuck::Pod>(
+    state: &AppState,
+    user: User,
+    kind: CommandKind,
+    body: &B,
+    answer: EventKind,
+) -> ApiResult<A> {
+    let events = state
+        .link
+        .request(Command::new(kind as u8, body), user.id)
+        .await?;
+    check_rejected(&events)?;
+    bodies::<A>(&events, answer)
+        .pop()
+        .ok_or_else(|| ApiError::unavailable("ENGINE_UNAVAILABLE", "the answer lacks its event"))
+}
+
 async fn set_role(
     state: &AppState,
     user: User,
@@ -45,14 +63,7 @@ async fn set_role(
     kind: CommandKind,
 ) -> ApiResult<Json<Value>> {
     let target = named_user(body)?;
-    let events = state
-        .link
-        .request(Command::new(kind as u8, &target), user.id)
-        .await?;
-    check_rejected(&events)?;
-    let role = bodies::<UserRole>(&events, EventKind::UserRole)
-        .pop()
-        .ok_or_else(|| ApiError::unavailable("ENGINE_UNAVAILABLE", "no role in the answer"))?;
+    let role: UserRole = request(state, user, kind, &target, EventKind::UserRole).await?;
     Ok(Json(json!({
         "userId": role.user_id,
         "username": text_str(&role.username),
@@ -71,14 +82,7 @@ async fn set_halt(
         market: market.id,
         reserved: 0,
     };
-    let events = state
-        .link
-        .request(Command::new(kind as u8, &scope), user.id)
-        .await?;
-    check_rejected(&events)?;
-    let halted = bodies::<MarketState>(&events, EventKind::MarketState)
-        .pop()
-        .ok_or_else(|| ApiError::unavailable("ENGINE_UNAVAILABLE", "no state in the answer"))?;
+    let halted: MarketState = request(state, user, kind, &scope, EventKind::MarketState).await?;
     Ok(Json(
         json!({ "market": market.symbol, "halted": halted.halted != 0 }),
     ))
