@@ -124,8 +124,9 @@ impl Default for UpSection {
 /// Flags every process takes; they override the file.
 #[derive(Args, Clone, Debug, Default)]
 pub struct CommonArgs {
-    /// Configuration file (TOML); all keys optional.
-    #[arg(long, env = "PINWHEEL_CONFIG")]
+    /// Configuration file (TOML); all keys optional (PINWHEEL_CONFIG, or `--config` before
+    /// the subcommand, when not given here).
+    #[arg(long)]
     pub config: Option<PathBuf>,
     /// Data directory: journal, snapshots, secrets.
     #[arg(long)]

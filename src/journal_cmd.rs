@@ -52,6 +52,16 @@ pub enum JournalCommand {
     },
 }
 
+impl JournalCommand {
+    /// The configuration flags, for the subcommands that read the configuration.
+    pub fn common_mut(&mut self) -> Option<&mut CommonArgs> {
+        match self {
+            Self::Replay { common, .. } => Some(common),
+            Self::Verify { .. } | Self::Inspect { .. } => None,
+        }
+    }
+}
+
 /// Runs one journal subcommand.
 pub fn run(command: &JournalCommand) -> anyhow::Result<()> {
     match command {

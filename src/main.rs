@@ -1,5 +1,6 @@
 //! `pinwheel`: one binary, one subcommand per role. It parses arguments and calls into the crates.
 
+mod admin;
 mod config;
 mod demo;
 mod journal_cmd;
@@ -27,6 +28,11 @@ static ALLOCATOR: pinwheel_engine::alloc_count::CountingAllocator =
 #[derive(Parser, Debug)]
 #[command(name = "pinwheel", version, about, propagate_version = true)]
 struct Cli {
+    /// Configuration file (TOML), here or after the subcommand (`pinwheel --config F up` is
+    /// `pinwheel up --config F`; the one after the subcommand wins); for the subcommands that
+    /// read one.
+    #[arg(long, env = "PINWHEEL_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Role,
 }
@@ -59,6 +65,11 @@ enum Role {
     },
     /// Start engine, edges, feed and snapshot follower; supervise them.
     Up(up::UpArgs),
+    /// Operator controls on the running engine: admin role, market halts, transfers for a user.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
     /// Journal tools: verify, inspect, replay (and the snapshot follower).
     Journal {
         #[command(subcommand)]
@@ -100,17 +111,44 @@ enum Bench {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    init_tracing();
+    let cli = Cli::parse().with_config_placed();
+    // A one-shot operator command prints its answer; ring attach/detach lines would bury it.
+    let quiet = matches!(cli.command, Role::Admin { .. });
+    init_tracing(if quiet { "warn" } else { "info" });
     if let Err(error) = run(cli) {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
 }
 
-fn init_tracing() {
+impl Cli {
+    /// Hands the configuration file named before the subcommand (or by PINWHEEL_CONFIG) to
+    /// the subcommand, unless it names one itself.
+    fn with_config_placed(mut self) -> Self {
+        if let (Some(path), Some(common)) = (self.config.take(), self.command.common_mut()) {
+            common.config.get_or_insert(path);
+        }
+        self
+    }
+}
+
+impl Role {
+    /// The configuration flags of a subcommand that reads the configuration.
+    fn common_mut(&mut self) -> Option<&mut CommonArgs> {
+        match self {
+            Role::Engine { common, .. } | Role::Edge { common, .. } => Some(common),
+            Role::Feed { common, .. } => Some(common),
+            Role::Up(args) => Some(&mut args.common),
+            Role::Admin { command } => Some(command.common_mut()),
+            Role::Journal { command } => command.common_mut(),
+            Role::LobsterCheck(_) | Role::Tune { .. } | Role::Mm(_) | Role::Bench { .. } => None,
+        }
+    }
+}
+
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PINWHEEL_LOG")
-        .unwrap_or_else(|_| "info".into());
+        .unwrap_or_else(|_| default.into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -127,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Role::Tune { command } => pinwheel_tuning::run(&command),
         Role::Mm(args) => pinwheel_mm::run(&args),
         Role::Journal { command } => journal_cmd::run(&command),
+        Role::Admin { command } => admin::run(&command),
         Role::Bench { command } => run_bench(&command),
     }
 }
@@ -209,6 +248,26 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_config_file_may_come_before_or_after_the_subcommand() {
+        let config_of = |args: &[&str]| {
+            let mut cli = Cli::try_parse_from(args).unwrap().with_config_placed();
+            let common = cli
+                .command
+                .common_mut()
+                .expect("up reads the configuration");
+            common.config.clone().map(|path| path.display().to_string())
+        };
+        let before = config_of(&["pinwheel", "--config", "a.toml", "up"]);
+        assert_eq!(before.as_deref(), Some("a.toml"));
+        let after = config_of(&["pinwheel", "up", "--config", "b.toml"]);
+        assert_eq!(after.as_deref(), Some("b.toml"));
+        let both = config_of(&["pinwheel", "--config", "a.toml", "up", "--config", "b.toml"]);
+        assert_eq!(both.as_deref(), Some("b.toml"), "the subcommand's own wins");
+        let admin = config_of(&["pinwheel", "--config", "a.toml", "admin", "halt", "BTC-USD"]);
+        assert_eq!(admin.as_deref(), Some("a.toml"));
     }
 
     #[test]

@@ -183,15 +183,25 @@ impl Edge {
     }
 
     fn open_order_ids(&self, token: &str) -> Vec<u64> {
+        self.open_quotes(token)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// (order id, price) of each open order, sorted.
+    fn open_quotes(&self, token: &str) -> Vec<(u64, String)> {
         let orders = self
             .get("/api/v1/order/open", Some(token))
             .unwrap_or(json!([]));
-        orders
+        let mut quotes: Vec<(u64, String)> = orders
             .as_array()
             .unwrap()
             .iter()
-            .filter_map(|o| o["orderId"].as_u64())
-            .collect()
+            .filter_map(|o| Some((o["orderId"].as_u64()?, o["price"].as_str()?.to_string())))
+            .collect();
+        quotes.sort();
+        quotes
     }
 }
 
@@ -290,11 +300,10 @@ fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventor
         || all_quoted(&edge),
     );
     let mm_token = edge.sign_in(MM_USER);
-    let before_restart = edge
-        .open_order_ids(&mm_token)
-        .into_iter()
-        .max()
-        .expect("the mm has open orders");
+    assert!(
+        !edge.open_quotes(&mm_token).is_empty(),
+        "the mm has open orders"
+    );
 
     // Edge restart: kill the edge; `up` starts a new one on the same port.
     let pid = edge_pid(up.pid()).expect("up runs an edge child");
@@ -304,17 +313,13 @@ fn market_maker_quotes_every_market_survives_an_edge_restart_and_bounds_inventor
         edge_pid(up.pid()).is_some_and(|new| new != pid)
             && edge.get("/api/v1/markets", None).is_some()
     });
+    // Quoting again: its orders, as the new edge first shows them, move (the maker requotes
+    // by amending, so an order keeps its id and changes its price) or new ones come.
+    let at_restart = edge.open_quotes(&mm_token);
     wait_until(
         Duration::from_secs(30),
         "the mm to quote again after the restart",
-        || {
-            let newest = edge
-                .open_order_ids(&mm_token)
-                .into_iter()
-                .max()
-                .unwrap_or(0);
-            newest > before_restart && all_quoted(&edge)
-        },
+        || edge.open_quotes(&mm_token) != at_restart && all_quoted(&edge),
     );
     assert!(mm.alive(), "the market maker died with the edge");
 
@@ -431,10 +436,28 @@ fn the_demo_taker_makes_every_market_trade_and_keeps_its_position_bounded() {
     assert_eq!(status, 200, "the taker account exists: {answer}");
     let token = answer["token"].as_str().unwrap().to_string();
     // Its balance-based position is held within 13 minimums; fills also count the fees
-    // it paid on buys (a fraction of a minimum in a test this short).
+    // it paid on buys (a fraction of a minimum in a test this short). And the book of
+    // every market, sampled every 0.5 s for 20 s, never shows an empty side: the maker
+    // moves its quotes with amends, and the taker never takes a side's last level.
+    wait_until(
+        Duration::from_secs(30),
+        "both sides quoted in every market",
+        || {
+            markets.iter().all(|(symbol, _)| {
+                let (bids, asks) = edge.levels(symbol);
+                bids > 0 && asks > 0
+            })
+        },
+    );
     let mut moved = false;
-    for _ in 0..20 {
+    let mut empty = Vec::new();
+    for sample in 0..40 {
+        let taken = Instant::now();
         for (symbol, minimum) in &markets {
+            let (bids, asks) = edge.levels(symbol);
+            if bids == 0 || asks == 0 {
+                empty.push(format!("sample {sample}: {symbol} {bids}/{asks}"));
+            }
             let position = traded_position(&edge, &token, symbol);
             moved |= position != 0;
             assert!(
@@ -442,8 +465,13 @@ fn the_demo_taker_makes_every_market_trade_and_keeps_its_position_bounded() {
                 "{symbol}: taker position {position} x 1e-8, minimum {minimum}"
             );
         }
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(500).saturating_sub(taken.elapsed()));
     }
+    assert_eq!(
+        empty,
+        Vec::<String>::new(),
+        "bid/ask levels of an empty side"
+    );
     assert!(moved, "the taker holds a position at some point");
     assert!(up.alive(), "up is still running");
     // As Ctrl-C does: SIGTERM to up's whole process group.

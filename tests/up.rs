@@ -10,20 +10,6 @@ use std::time::Duration;
 use common::{free_port_run, json_u64, role_pids, wait_for, wait_until, Api, TestDirs};
 use serde_json::json;
 
-/// Small pools, so every engine start is quick.
-const CONFIG: &str = "
-[journal]
-segment_mib = 1
-snapshot_every = 50
-
-[engine.capacity]
-orders = 65536
-users = 256
-price_levels = 4096
-api_keys = 64
-depth_levels = 100
-";
-
 /// Bound for a child to be (re)started and answer.
 const RESTART_LIMIT: Duration = Duration::from_secs(60);
 
@@ -61,7 +47,7 @@ fn restarted(dirs: &TestDirs, role: &str, port: Option<u16>, old: u32) -> u32 {
 #[test]
 fn up_restarts_a_killed_engine_and_edge_and_stops_everything_on_sigterm() {
     let dirs = TestDirs::new("up");
-    dirs.write_config(CONFIG);
+    dirs.write_config(common::SMALL_EXCHANGE);
     let port = free_port_run(2);
     let mut up = dirs.spawn("up", &["up", "--edges", "2", "--port", &port.to_string()]);
     let mut alice = Api::new(port);

@@ -7,6 +7,7 @@ pub mod config;
 pub mod link;
 pub mod market_data;
 pub mod metrics;
+pub mod operator;
 pub mod owners;
 pub mod ring_io;
 mod run;

@@ -11,8 +11,8 @@ use axum::Router;
 
 use crate::api::error::ApiError;
 use crate::api::{
-    account as api_account, ops as api_ops, public as api_public, trading as api_trading,
-    wallet as api_wallet, ws,
+    account as api_account, admin as api_admin, ops as api_ops, public as api_public,
+    trading as api_trading, wallet as api_wallet, ws,
 };
 use crate::state::Shared;
 
@@ -66,6 +66,10 @@ fn routes() -> Routes {
         .add("GET", "/api/v1/balances", get(api_wallet::balances))
         .add("POST", "/api/v1/on-ramp", post(api_wallet::deposit))
         .add("POST", "/api/v1/withdraw", post(api_wallet::withdraw))
+        .add("POST", "/api/v1/admin/grant", post(api_admin::grant))
+        .add("POST", "/api/v1/admin/revoke", post(api_admin::revoke))
+        .add("POST", "/api/v1/admin/halt", post(api_admin::halt))
+        .add("POST", "/api/v1/admin/resume", post(api_admin::resume))
         .add("GET", "/api/v1/markets", get(api_public::markets))
         .add("GET", "/api/v1/depth", get(api_public::depth))
         .add("GET", "/api/v1/trades", get(api_public::trades))

@@ -13,15 +13,14 @@ use crate::metrics::Metrics;
 use crate::sessions::auth::Tokens;
 use crate::sessions::rate_limit::RateLimiter;
 
-/// An API key the engine confirmed: owner, secret hash, admin flag.
+/// An API key the engine confirmed: owner and secret hash. (What the owner may do is its
+/// role, which the engine checks on each command; the edge caches no role.)
 #[derive(Clone, Copy, Debug)]
 pub struct KnownKey {
     /// Owner.
     pub user_id: u64,
     /// SHA-256 of the secret.
     pub secret_hash: [u8; 32],
-    /// May deposit when public deposits are off.
-    pub admin: bool,
 }
 
 /// Shared state of one edge.

@@ -26,6 +26,8 @@ pub struct User {
     pub salt: [u8; 16],
     /// Password hash (computed by the edge).
     pub password_hash: [u8; 32],
+    /// Holds the admin role (granted and revoked by journaled commands; see [`crate::admin`]).
+    pub admin: bool,
     pub(crate) first_order: u32,
     pub(crate) last_order: u32,
 }
@@ -118,6 +120,7 @@ impl Accounts {
             username,
             salt,
             password_hash,
+            admin: false,
             first_order: NIL,
             last_order: NIL,
         });

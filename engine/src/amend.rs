@@ -96,6 +96,8 @@ impl Engine {
             .ok_or(RejectReason::Overflow)?;
         let book = &self.books[order.market as usize];
         if price != order.price {
+            // A new price places the order anew (it may trade): not in a halted market.
+            self.require_trading(order.market)?;
             let best = book.side(opposite(order.side)).best();
             if order.post_only
                 && best.is_some_and(|best| crosses(order.side, Some(price), best.price))

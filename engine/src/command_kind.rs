@@ -9,7 +9,8 @@
 //! another.
 //!
 //! One body type may serve several kinds when they carry the same fields for the same
-//! purpose: `Transfer` (deposit, withdraw), `MarketScope` (cancel all, open orders),
+//! purpose: `Transfer` (deposit, withdraw), `MarketScope` (cancel all, open orders, halt,
+//! resume: the market a command is about), `UserRef` (grant, revoke),
 //! `ApiKey` (register, look up), and `OrderAddress` (cancel one order, query one order:
 //! both address one open order of the user by market and order id or client order id, and
 //! both run `find_own_order` on it, so the two can never disagree on which order is meant).
@@ -19,7 +20,7 @@ use std::fmt::Write;
 use crate::engine::{Engine, Outcome};
 use crate::message::{
     text_str, AmendOrder, ApiKey, Command, CreateUser, DepthRequest, MarketScope, NoBody,
-    OrderAddress, PlaceOrder, QuoteRequest, Reject, Transfer, UserLookup,
+    OrderAddress, PlaceOrder, QuoteRequest, Reject, Transfer, UserLookup, UserRef,
 };
 use crate::sink::Out;
 
@@ -122,6 +123,14 @@ command_table! {
     AmendOrder = 7, AmendOrder, amend(user, body);
     /// Register an API key.
     CreateApiKey = 8, ApiKey, create_api_key(user, body);
+    /// Make a user an admin (asker: an admin or the operator).
+    GrantAdmin = 9, UserRef, grant_admin(user, body);
+    /// Take a user's admin role away (asker: an admin or the operator).
+    RevokeAdmin = 10, UserRef, revoke_admin(user, body);
+    /// Halt a market: new orders and price amends are refused, cancels work.
+    HaltMarket = 11, MarketScope, halt_market(user, body);
+    /// Resume a halted market.
+    ResumeMarket = 12, MarketScope, resume_market(user, body);
     /// Read-only: one order's state (addressed as a cancel addresses it).
     QueryOrder = 32, OrderAddress, query_order(user, body);
     /// Read-only: price a market order against the book.
@@ -231,6 +240,23 @@ impl Body for MarketScope {
 impl Body for Transfer {
     fn describe(&self, line: &mut String) {
         let _ = write!(line, "asset={} amount={}", self.asset, self.amount);
+        if self.account != 0 {
+            let _ = write!(line, " account={}", self.account);
+        }
+        if self.flags != 0 {
+            let _ = write!(line, " flags={}", self.flags);
+        }
+    }
+}
+
+impl Body for UserRef {
+    fn describe(&self, line: &mut String) {
+        let _ = write!(
+            line,
+            "user={} username={:?}",
+            self.user_id,
+            text_str(&self.username)
+        );
     }
 }
 

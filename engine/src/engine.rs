@@ -25,6 +25,8 @@ pub struct Engine {
     pub(crate) table: MarketTable,
     pub(crate) capacity: Capacity,
     pub(crate) books: Vec<OrderBook>,
+    /// Per market: halted (see [`crate::admin`]).
+    pub(crate) halted: Vec<bool>,
     pub(crate) arena: OrderArena,
     pub(crate) client_ids: FixedIndex,
     pub(crate) accounts: Accounts,
@@ -43,13 +45,14 @@ impl Engine {
             capacity.orders > 0 && capacity.price_levels > 0,
             "capacity must be positive"
         );
-        let books = table
+        let books: Vec<OrderBook> = table
             .markets
             .iter()
             .map(|_| OrderBook::new(capacity.price_levels))
             .collect();
         let accounts = Accounts::new(capacity.users, capacity.api_keys, table.assets.len());
         Engine {
+            halted: vec![false; books.len()],
             books,
             arena: OrderArena::new(capacity.orders),
             client_ids: FixedIndex::new(capacity.orders),

@@ -248,6 +248,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: USD,
             reserved: 0,
             amount: 200,
+            ..Default::default()
         },
     );
     assert_eq!(h.holding(alice, USD), (300, 0));
@@ -255,6 +256,7 @@ fn deposits_withdrawals_and_their_rejections() {
         asset: USD,
         reserved: 0,
         amount: 301,
+        ..Default::default()
     };
     h.reject(
         CommandKind::Withdraw,
@@ -269,6 +271,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: 9,
             reserved: 0,
             amount: 1,
+            ..Default::default()
         },
         RejectReason::UnknownAsset,
     );
@@ -279,6 +282,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: USD,
             reserved: 0,
             amount: 0,
+            ..Default::default()
         },
         RejectReason::InvalidAmount,
     );
@@ -289,6 +293,7 @@ fn deposits_withdrawals_and_their_rejections() {
             asset: USD,
             reserved: 0,
             amount: 5,
+            ..Default::default()
         },
         RejectReason::UnknownUser,
     );
@@ -296,6 +301,7 @@ fn deposits_withdrawals_and_their_rejections() {
         asset: USD,
         reserved: 0,
         amount: i64::MAX,
+        ..Default::default()
     };
     h.reject(CommandKind::Deposit, alice, &huge, RejectReason::Overflow);
     let name = CreateUser {
@@ -991,4 +997,29 @@ fn snapshot_round_trip_keeps_the_state_hash_and_behaviour() {
     bytes[40] ^= 1;
     let damaged = Engine::read_snapshot(&mut bytes.as_slice(), table(), &small_capacity());
     assert_eq!(damaged.unwrap_err().kind(), std::io::ErrorKind::InvalidData);
+}
+
+#[test]
+fn a_depth_answer_carries_the_books_update_id_even_when_the_book_is_empty() {
+    let mut h = Harness::new();
+    let alice = h.funded("alice");
+    let update_id = |h: &mut Harness| {
+        let events = h.run(
+            CommandKind::QueryDepth,
+            0,
+            &DepthRequest {
+                market: 0,
+                limit: 0,
+            },
+        );
+        let headers = of_kind(&events, EventKind::DepthSequence);
+        assert_eq!(headers.len(), 1, "one header, first");
+        assert_eq!(events[0].head.kind, EventKind::DepthSequence as u8);
+        headers[0].body::<BookDelta>().update_id
+    };
+    assert_eq!(update_id(&mut h), 0, "an empty, untouched book");
+    let order = h.placed(alice, limit(Side::Buy, 100, 1));
+    h.cancel(alice, order.order_id);
+    assert_eq!(h.depth(0), (vec![], vec![]));
+    assert_eq!(update_id(&mut h), 2, "empty again, after two deltas");
 }

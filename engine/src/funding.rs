@@ -1,7 +1,10 @@
-//! Commands on accounts: create a user, register an API key, deposit, withdraw.
+//! Commands on accounts: create a user, register an API key, deposit, withdraw (one's own
+//! balance, or, for an admin, anyone's).
 
 use crate::engine::{Engine, Outcome};
-use crate::message::{ApiKey, CreateUser, EventKind, RejectReason, Transfer, UserCreated};
+use crate::message::{
+    ApiKey, CreateUser, EventKind, RejectReason, Transfer, UserCreated, FLAG_ADMIN_ONLY,
+};
 use crate::sink::Out;
 
 impl Engine {
@@ -51,19 +54,33 @@ impl Engine {
         Ok(())
     }
 
-    fn check_transfer(&self, user_id: u64, body: &Transfer) -> Outcome {
-        self.require_user(user_id)?;
+    /// Checks a transfer asked by `asker`; returns the account whose balance moves.
+    fn check_transfer(&self, asker: u64, body: &Transfer) -> Result<u64, RejectReason> {
+        let for_another = body.account != 0 && body.account != asker;
+        if for_another || body.flags & FLAG_ADMIN_ONLY != 0 {
+            self.require_admin(asker)?;
+        } else {
+            self.require_user(asker)?;
+        }
+        let account = if body.account == 0 {
+            asker
+        } else {
+            body.account
+        };
+        if !self.accounts.exists(account) {
+            return Err(RejectReason::UserNotFound);
+        }
         if body.asset as usize >= self.table.assets.len() {
             return Err(RejectReason::UnknownAsset);
         }
         if body.amount <= 0 {
             return Err(RejectReason::InvalidAmount);
         }
-        Ok(())
+        Ok(account)
     }
 
-    pub(crate) fn deposit(&mut self, user_id: u64, body: &Transfer, out: &mut Out) -> Outcome {
-        self.check_transfer(user_id, body)?;
+    pub(crate) fn deposit(&mut self, asker: u64, body: &Transfer, out: &mut Out) -> Outcome {
+        let user_id = self.check_transfer(asker, body)?;
         let asset = body.asset as usize;
         // Everything held of an asset is bounded by its net deposits, so keeping the net in
         // i64 range keeps every balance, lock and fee in range too.
@@ -77,8 +94,8 @@ impl Engine {
         Ok(())
     }
 
-    pub(crate) fn withdraw(&mut self, user_id: u64, body: &Transfer, out: &mut Out) -> Outcome {
-        self.check_transfer(user_id, body)?;
+    pub(crate) fn withdraw(&mut self, asker: u64, body: &Transfer, out: &mut Out) -> Outcome {
+        let user_id = self.check_transfer(asker, body)?;
         if self.accounts.holding(user_id, body.asset).available < body.amount {
             return Err(RejectReason::InsufficientBalance);
         }

@@ -8,6 +8,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod accounts;
+pub mod admin;
 pub mod alloc_count;
 mod amend;
 pub mod arena;

@@ -144,11 +144,18 @@ pub enum EventKind {
     DepthLevel = 11,
     /// The last event of every command: the edge completes the request on it; body [`Done`].
     Done = 12,
+    /// A user's admin role after a grant or revoke; body [`UserRole`].
+    UserRole = 13,
+    /// A market was halted or resumed; body [`MarketState`].
+    MarketState = 14,
+    /// The first event of a `QueryDepth` answer: the book's update id, also when the book is
+    /// empty; body [`BookDelta`] with only `market` and `update_id` set.
+    DepthSequence = 15,
 }
 
 impl EventKind {
     /// Every event kind, for tables and tests.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 15] = [
         Self::Rejected,
         Self::OrderUpdate,
         Self::Fill,
@@ -161,6 +168,9 @@ impl EventKind {
         Self::Quote,
         Self::DepthLevel,
         Self::Done,
+        Self::UserRole,
+        Self::MarketState,
+        Self::DepthSequence,
     ];
 
     /// Decodes a head's kind byte.
@@ -391,6 +401,10 @@ impl MarketScope {
 }
 
 /// Body of [`CommandKind::Deposit`] and [`CommandKind::Withdraw`].
+///
+/// The head's user is who asks; `account` is whose balance moves (0: the asker's own). Moving
+/// another user's balance, or any transfer with [`FLAG_ADMIN_ONLY`], needs an admin asker
+/// (or the operator, user 0 in the head: see [`crate::admin`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Transfer {
@@ -400,6 +414,12 @@ pub struct Transfer {
     pub reserved: u32,
     /// Amount in the asset's smallest units, positive.
     pub amount: i64,
+    /// The user whose balance moves; 0 = the head's user.
+    pub account: u64,
+    /// [`FLAG_ADMIN_ONLY`].
+    pub flags: u8,
+    /// Reserved, zero.
+    pub reserved2: [u8; 7],
 }
 
 impl Transfer {
@@ -411,6 +431,21 @@ impl Transfer {
             ..Self::default()
         }
     }
+}
+
+/// [`Transfer::flags`] bit: only an admin may make this transfer (the edge sets it for
+/// deposits when `public_deposits` is off).
+pub const FLAG_ADMIN_ONLY: u8 = 1;
+
+/// Body of [`CommandKind::GrantAdmin`] and [`CommandKind::RevokeAdmin`]: the user whose
+/// role changes, by id or (id 0) by name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct UserRef {
+    /// User id; 0 = find the user by `username`.
+    pub user_id: u64,
+    /// User name, UTF-8, zero-padded (used when `user_id` is 0).
+    pub username: [u8; 32],
 }
 
 /// Body of [`CommandKind::QueryBalances`]: nothing to say beyond the head's user.
@@ -489,7 +524,8 @@ pub struct ApiKey {
     pub secret_hash: [u8; 32],
     /// Owner (events only).
     pub user_id: u64,
-    /// Non-zero: the key may deposit even when public on-ramp is off.
+    /// Kept from the key's registration; what a key may do is its owner's role
+    /// ([`crate::accounts::User::admin`]), which the engine checks on every command.
     pub admin: u8,
     /// Reserved, zero.
     pub reserved: [u8; 7],
@@ -637,6 +673,32 @@ pub struct UserCreated {
     pub user_id: u64,
     /// User name, UTF-8, zero-padded.
     pub username: [u8; 32],
+}
+
+/// Body of [`EventKind::UserRole`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct UserRole {
+    /// The user whose role changed.
+    pub user_id: u64,
+    /// Their name, UTF-8, zero-padded.
+    pub username: [u8; 32],
+    /// 1 if the user is now an admin.
+    pub admin: u8,
+    /// Reserved, zero.
+    pub reserved: [u8; 7],
+}
+
+/// Body of [`EventKind::MarketState`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct MarketState {
+    /// Market id.
+    pub market: u32,
+    /// 1 if the market is now halted (new orders are rejected with `MARKET_HALTED`).
+    pub halted: u8,
+    /// Reserved, zero.
+    pub reserved: [u8; 3],
 }
 
 /// Body of [`EventKind::Quote`].

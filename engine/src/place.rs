@@ -100,6 +100,7 @@ impl Engine {
     fn plan_place(&self, user_id: u64, body: &PlaceOrder) -> Result<Plan, RejectReason> {
         self.require_user(user_id)?;
         let spec = self.market(body.market)?;
+        self.require_trading(body.market)?;
         let terms = Terms::of(spec);
         let kinds = decode(body)?;
         check_sizes(body, &kinds, &terms, spec.min_lots)?;

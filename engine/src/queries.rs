@@ -102,6 +102,13 @@ impl Engine {
             (body.limit as usize).min(max)
         };
         let book = &self.books[body.market as usize];
+        // First the book's update id, so an empty book's answer carries it too.
+        let header = BookDelta {
+            market: body.market,
+            update_id: book.update_id(),
+            ..Default::default()
+        };
+        out.emit(EventKind::DepthSequence, 0, FLAG_QUERY_ANSWER, &header);
         for side in [Side::Buy, opposite(Side::Buy)] {
             for level in book.side(side).iter_best_first().take(limit) {
                 let body = BookDelta {

@@ -55,6 +55,17 @@ pub enum RejectReason {
     UnknownApiKey = 20,
     /// Arithmetic on the order would overflow the integer range.
     Overflow = 21,
+    /// The market is halted: no new orders, no amends to a new price (cancels still work);
+    /// also the answer to halting a halted market.
+    MarketHalted = 22,
+    /// Only an admin (or the operator) may do this.
+    AdminOnly = 23,
+    /// The user a command names (not the one asking) does not exist.
+    UserNotFound = 24,
+    /// A grant to an admin, or a revoke from a user who is not one.
+    RoleUnchanged = 25,
+    /// A resume of a market that is not halted.
+    MarketNotHalted = 26,
 }
 
 /// What a reject reason means to each audience.
@@ -75,7 +86,7 @@ pub struct RejectInfo {
 use RejectReason as R;
 
 /// Every reason, by number (row `n - 1` is reason `n`).
-pub const REJECTS: [RejectInfo; 21] = [
+pub const REJECTS: [RejectInfo; 26] = [
     RejectInfo {
         reason: R::UnknownMarket,
         code: "UNKNOWN_MARKET",
@@ -222,6 +233,41 @@ pub const REJECTS: [RejectInfo; 21] = [
         http_status: 422,
         message: "numbers too large for this market",
         plain: "The numbers are too large for this market.",
+    },
+    RejectInfo {
+        reason: R::MarketHalted,
+        code: "MARKET_HALTED",
+        http_status: 422,
+        message: "the market is halted: new orders and price amends are refused, cancels work",
+        plain: "Trading in this market is halted for now. You can still cancel your orders.",
+    },
+    RejectInfo {
+        reason: R::AdminOnly,
+        code: "ADMIN_ONLY",
+        http_status: 403,
+        message: "only an admin may do this",
+        plain: "Only an exchange administrator can do this.",
+    },
+    RejectInfo {
+        reason: R::UserNotFound,
+        code: "USER_NOT_FOUND",
+        http_status: 404,
+        message: "the user the request names does not exist",
+        plain: "That user doesn't exist.",
+    },
+    RejectInfo {
+        reason: R::RoleUnchanged,
+        code: "ROLE_UNCHANGED",
+        http_status: 409,
+        message: "the user already has that role",
+        plain: "That user already has that role.",
+    },
+    RejectInfo {
+        reason: R::MarketNotHalted,
+        code: "MARKET_NOT_HALTED",
+        http_status: 409,
+        message: "the market is not halted",
+        plain: "That market is not halted.",
     },
 ];
 

@@ -2,9 +2,9 @@
 //! state hash so a reader can prove it rebuilt exactly what was written.
 //!
 //! Layout: magic, version, asset and market counts; sequence and id counters; per asset
-//! fees and money totals; users (credentials, holdings, open order ids in list order); API
-//! keys; per market the update id and, per side, levels best first with their orders in
-//! queue order; the state hash.
+//! fees and money totals; users (credentials, admin role, holdings, open order ids in list
+//! order); API keys; per market the update id, the halt and, per side, levels best first
+//! with their orders in queue order; the state hash.
 
 use std::io::{Error, ErrorKind, Read, Result, Write};
 
@@ -15,7 +15,8 @@ use crate::engine::Engine;
 use crate::message::{ApiKey, SelfTradePrevention, Side, TEXT_LEN};
 
 const MAGIC: [u8; 8] = *b"PWSNAP01";
-const VERSION: u64 = 1;
+/// 2: users carry their admin role, markets their halt.
+const VERSION: u64 = 2;
 
 fn invalid(what: String) -> Error {
     Error::new(ErrorKind::InvalidData, format!("snapshot: {what}"))
@@ -55,6 +56,14 @@ impl<R: Read> Reader<'_, R> {
         let mut buffer = [0u8; N];
         self.0.read_exact(&mut buffer)?;
         Ok(buffer)
+    }
+    /// A 0/1 word.
+    fn flag(&mut self, what: &str) -> Result<bool> {
+        match self.u64()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(invalid(format!("{what} is {other}, not 0 or 1"))),
+        }
     }
     /// A count that must not exceed `limit` (so a damaged file cannot ask for huge work).
     fn count(&mut self, limit: usize, what: &str) -> Result<usize> {
@@ -130,6 +139,7 @@ impl Engine {
             w.bytes(&user.username)?;
             w.bytes(&user.salt)?;
             w.bytes(&user.password_hash)?;
+            w.u64(user.admin as u64)?;
             for asset in 0..accounts.asset_count() as u32 {
                 let holding = accounts.holding(user_id, asset);
                 w.u64(holding.available as u64)?;
@@ -150,8 +160,9 @@ impl Engine {
         for key in accounts.keys() {
             w.bytes(bytemuck::bytes_of(key))?;
         }
-        for book in &self.books {
+        for (book, halted) in self.books.iter().zip(&self.halted) {
             w.u64(book.update_id())?;
+            w.u64(*halted as u64)?;
             for side in [Side::Buy, Side::Sell] {
                 w.u64(book.side(side).len() as u64)?;
                 for level in book.side(side).iter_best_first() {
@@ -222,10 +233,12 @@ fn read_users<R: Read>(r: &mut Reader<R>, engine: &mut Engine) -> Result<Vec<Vec
         let username = r.array::<32>()?;
         let salt = r.array::<16>()?;
         let password_hash = r.array::<32>()?;
+        let admin = r.flag("a user's admin role")?;
         if engine.accounts.find_user(&username).is_some() {
             return Err(invalid("a user name appears twice".into()));
         }
         let user_id = engine.accounts.create_user(username, salt, password_hash);
+        engine.accounts.user_mut(user_id).admin = admin;
         for asset in 0..engine.accounts.asset_count() as u32 {
             let holding = engine.accounts.holding_mut(user_id, asset);
             holding.available = r.i64()?;
@@ -256,6 +269,7 @@ fn read_keys<R: Read>(r: &mut Reader<R>, engine: &mut Engine) -> Result<()> {
 fn read_books<R: Read>(r: &mut Reader<R>, engine: &mut Engine) -> Result<()> {
     for market in 0..engine.books.len() as u32 {
         let update_id = r.u64()?;
+        engine.halted[market as usize] = r.flag("a market's halt")?;
         for side in [Side::Buy, Side::Sell] {
             let levels = r.count(engine.capacity.price_levels, "price levels")?;
             for _ in 0..levels {

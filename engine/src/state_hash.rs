@@ -66,6 +66,7 @@ fn accounts_words(digest: &mut Digest, engine: &Engine, accounts: &Accounts) {
         digest.bytes(&user.username);
         digest.bytes(&user.salt);
         digest.bytes(&user.password_hash);
+        digest.word(user.admin as u64);
         for asset in 0..accounts.asset_count() as u32 {
             let holding = accounts.holding(user_id, asset);
             digest.word(holding.available as u64);
@@ -89,16 +90,18 @@ fn accounts_words(digest: &mut Digest, engine: &Engine, accounts: &Accounts) {
 }
 
 impl Engine {
-    /// Digest of the canonical state: sequence and id counters, accounts and keys, and every
-    /// book level by level in priority order with every field of every order.
+    /// Digest of the canonical state: sequence and id counters, accounts (with their admin
+    /// role) and keys, and every book (with its halt) level by level in priority order with
+    /// every field of every order.
     pub fn state_hash(&self) -> u64 {
         let mut digest = Digest::new();
         digest.word(self.last_sequence);
         digest.word(self.next_order_id);
         digest.word(self.next_trade_id);
         accounts_words(&mut digest, self, &self.accounts);
-        for book in &self.books {
+        for (book, halted) in self.books.iter().zip(&self.halted) {
             digest.word(book.update_id());
+            digest.word(*halted as u64);
             for side in [Side::Buy, Side::Sell] {
                 let levels = book.side(side);
                 digest.word(levels.len() as u64);

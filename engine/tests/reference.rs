@@ -762,6 +762,12 @@ impl Model {
             }
             CommandKind::QueryDepth => {
                 let b: DepthRequest = c.body();
+                let header = BookDelta {
+                    market: b.market,
+                    update_id: self.update_ids[b.market as usize],
+                    ..Default::default()
+                };
+                self.emit(EventKind::DepthSequence, 0, FLAG_QUERY_ANSWER, &header);
                 for side in [Side::Buy, Side::Sell] {
                     let mut prices: Vec<i64> = Vec::new();
                     for i in self.queue(b.market, side) {

@@ -376,3 +376,103 @@ fn damage_in_the_middle_stops_a_replay_and_names_the_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// [`workload`] with operator controls woven in: roles granted and revoked, markets halted
+/// (so orders are refused for a while) and resumed, deposits and withdrawals for another
+/// user, some asked by an admin, some by the operator (user 0), some refused.
+fn admin_workload(seed: u64, trading: usize) -> Vec<Command> {
+    use pinwheel_engine::message::{MarketScope, Transfer, UserRef};
+    let mut commands = workload(seed, trading);
+    let grant = |user_id| UserRef {
+        user_id,
+        ..Default::default()
+    };
+    let scope = |market| MarketScope {
+        market,
+        reserved: 0,
+    };
+    let for_user = |account| Transfer {
+        asset: 0,
+        amount: 700,
+        account,
+        ..Default::default()
+    };
+    let mut at = commands.len() / 5;
+    let mut woven = Vec::new();
+    for round in 0..4u64 {
+        let market = (round % 3) as u32;
+        let asker = if round % 2 == 0 { 0 } else { 1 };
+        woven.push((
+            at,
+            common::command(CommandKind::GrantAdmin, 0, 0, &grant(1)),
+        ));
+        woven.push((
+            at,
+            common::command(CommandKind::HaltMarket, asker, 0, &scope(market)),
+        ));
+        woven.push((
+            at,
+            common::command(CommandKind::Deposit, 1, 0, &for_user(2)),
+        ));
+        woven.push((
+            at,
+            common::command(CommandKind::Withdraw, 3, 0, &for_user(2)),
+        ));
+        at += commands.len() / 10;
+        woven.push((
+            at,
+            common::command(CommandKind::ResumeMarket, asker, 0, &scope(market)),
+        ));
+        woven.push((
+            at,
+            common::command(CommandKind::RevokeAdmin, 0, 0, &grant(1)),
+        ));
+        at += commands.len() / 20;
+    }
+    for (index, command) in woven.into_iter().rev() {
+        commands.insert(index, command);
+    }
+    for (index, command) in commands.iter_mut().enumerate() {
+        command.head.sequence = index as u64 + 1;
+    }
+    commands
+}
+
+#[test]
+fn replay_and_snapshots_reproduce_roles_and_halts() {
+    let dir = temp_dir("snapshot-replay", "admin");
+    let data_dir = dir.join("data");
+    let commands = admin_workload(0xad31, 3_000);
+    let mut writer = live_engine(&dir, 256);
+    let mut events = Vec::new();
+    // Midway a market is halted and user 1 is an admin: the snapshot must carry both.
+    let midway = commands
+        .iter()
+        .position(|c| c.head.kind == CommandKind::ResumeMarket as u8)
+        .unwrap();
+    journal_and_apply(&mut writer, &commands[..midway], &mut events);
+    assert!((0..3).any(|market| writer.engine().is_halted(market)));
+    assert!(writer.engine().accounts().user(1).admin);
+    take_snapshot(writer.engine(), &data_dir, Retention::Keep).unwrap();
+    journal_and_apply(&mut writer, &commands[midway..], &mut events);
+    let live = writer.close().unwrap();
+    let halted_rejects = events
+        .iter()
+        .filter(|e| e.head.kind == pinwheel_engine::message::EventKind::Rejected as u8)
+        .filter(|e| {
+            e.body::<pinwheel_engine::message::Reject>().reason
+                == pinwheel_engine::message::RejectReason::MarketHalted as u16
+        })
+        .count();
+    assert!(halted_rejects > 0, "orders met a halted market");
+
+    let full = full_replay(&data_dir, None);
+    assert_eq!(full.state_hash(), live.state_hash());
+    let recovered = recover(&data_dir, &engine_config_small(), None).unwrap();
+    assert!(
+        recovered.report.snapshot.is_some(),
+        "recovery used the snapshot"
+    );
+    assert_eq!(recovered.engine.state_hash(), live.state_hash());
+    let _ = std::fs::remove_dir_all(&dir);
+}

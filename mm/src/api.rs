@@ -375,6 +375,48 @@ impl Api {
         OrderState::from_json(&answer, market)
     }
 
+    /// PATCH /order/{id}: moves a resting order to `price` (ticks) in one engine command, so
+    /// its side of the book is never without it.
+    pub async fn amend(
+        &self,
+        market: &MarketInfo,
+        id: u64,
+        price: i64,
+    ) -> anyhow::Result<OrderState> {
+        let body = json!({ "market": market.symbol, "price": market.price_text(price) });
+        let path = format!("/api/v1/order/{id}");
+        let answer = self.call(Method::PATCH, &path, Some(body)).await?;
+        OrderState::from_json(&answer, market)
+    }
+
+    /// The level quantities, in lots and best first, of one side of a market's book
+    /// (GET /depth).
+    pub async fn depth_lots(&self, market: &MarketInfo, side: Side) -> anyhow::Result<Vec<i64>> {
+        let path = format!("/api/v1/depth?symbol={}&limit=100", market.symbol);
+        let depth = self.call(Method::GET, &path, None).await?;
+        let name = match side {
+            Side::Buy => "bids",
+            Side::Sell => "asks",
+        };
+        let levels = depth
+            .get(name)
+            .and_then(Value::as_array)
+            .ok_or_else(|| anyhow!("/depth without {name}"))?;
+        levels
+            .iter()
+            .map(|level| {
+                let quantity = level
+                    .get(1)
+                    .and_then(Value::as_str)
+                    .and_then(|text| text.parse::<Decimal>().ok())
+                    .ok_or_else(|| anyhow!("/depth level {level} has no quantity"))?;
+                market
+                    .lots_floor(quantity)
+                    .ok_or_else(|| anyhow!("/depth quantity {quantity} out of range"))
+            })
+            .collect()
+    }
+
     /// DELETE /order/{id}. An order that is already gone (404) counts as canceled.
     pub async fn cancel(&self, market: &MarketInfo, id: u64) -> anyhow::Result<()> {
         let path = format!("/api/v1/order/{id}?market={}", market.symbol);

@@ -145,6 +145,68 @@ pub fn changes(resting: &BTreeMap<u64, Quote>, desired: &[Quote]) -> Changes {
     }
 }
 
+/// How to requote without ever emptying a side that stays quoted: moves instead of
+/// cancel-and-replace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requote {
+    /// First: orders a side has more of than it wants (the side keeps the rest, so it is
+    /// empty only when it wants nothing: the inventory bound).
+    pub cancel: Vec<u64>,
+    /// Then: orders to move to a new price, each in one engine command (an amend), ordered
+    /// so that no move crosses the maker's own quotes: moves away from the other side first
+    /// (asks up, bids down), then those towards it.
+    pub amend: Vec<(u64, Quote)>,
+    /// Last: quotes a side wants more of than it has.
+    pub place: Vec<Quote>,
+}
+
+/// The plan from the resting orders to the desired ones: what [`changes`] would cancel and
+/// place becomes, side by side, as many moves as both have (best stale order to best new
+/// price), the surplus of stale orders cancelled first, the surplus of new quotes placed
+/// last.
+pub fn requote(resting: &BTreeMap<u64, Quote>, desired: &[Quote]) -> Requote {
+    let plain = changes(resting, desired);
+    let mut plan = Requote::default();
+    let mut towards = Vec::new();
+    for side in [Side::Buy, Side::Sell] {
+        let best_first = |a: &i64, b: &i64| match side {
+            Side::Buy => b.cmp(a),
+            Side::Sell => a.cmp(b),
+        };
+        let mut stale: Vec<(u64, i64)> = plain
+            .cancel
+            .iter()
+            .map(|id| (*id, resting[id]))
+            .filter(|(_, quote)| quote.side == side)
+            .map(|(id, quote)| (id, quote.price))
+            .collect();
+        stale.sort_by(|a, b| best_first(&a.1, &b.1));
+        let mut fresh: Vec<Quote> = plain
+            .place
+            .iter()
+            .copied()
+            .filter(|q| q.side == side)
+            .collect();
+        fresh.sort_by(|a, b| best_first(&a.price, &b.price));
+        let moves = stale.len().min(fresh.len());
+        plan.cancel.extend(stale[moves..].iter().map(|(id, _)| *id));
+        plan.place.extend_from_slice(&fresh[moves..]);
+        for ((id, old), quote) in stale.iter().zip(&fresh) {
+            let away = match side {
+                Side::Buy => quote.price < *old,
+                Side::Sell => quote.price > *old,
+            };
+            if away {
+                plan.amend.push((*id, *quote));
+            } else {
+                towards.push((*id, *quote));
+            }
+        }
+    }
+    plan.amend.extend(towards);
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +346,71 @@ mod tests {
             ]
         );
         assert_eq!(changes(&BTreeMap::new(), &[]), Changes::default());
+    }
+}
+
+#[cfg(test)]
+mod requote_tests {
+    use super::*;
+    use crate::price::SplitMix64;
+
+    /// Checks the maker's own book after each step of a plan: bids below asks, and no side
+    /// that was quoted before the plan, and is wanted after it, empty.
+    fn check(book: &BTreeMap<u64, Quote>, desired: &[Quote], quoted: &[Side], step: &str) {
+        let best_bid = best(&book.values().copied().collect::<Vec<_>>(), Side::Buy);
+        let best_ask = best(&book.values().copied().collect::<Vec<_>>(), Side::Sell);
+        if let (Some(bid), Some(ask)) = (best_bid, best_ask) {
+            assert!(bid < ask, "own quotes cross after {step}: {bid} >= {ask}");
+        }
+        for side in [Side::Buy, Side::Sell] {
+            let wanted = quoted.contains(&side) && desired.iter().any(|q| q.side == side);
+            let had = book.values().any(|q| q.side == side);
+            assert!(!wanted || had, "{side:?} empty after {step}");
+        }
+    }
+
+    #[test]
+    fn requotes_move_every_ladder_to_the_next_without_an_empty_side_or_a_self_cross() {
+        let params = LadderParams {
+            levels: 8,
+            spread_bps: 10,
+            lots: 10,
+            max_inventory: 10_000,
+        };
+        let mut rng = SplitMix64::new(7);
+        let mut book: BTreeMap<u64, Quote> = BTreeMap::new();
+        let mut next_id = 1;
+        let mut reference = 1_000_000i64;
+        for round in 0..500 {
+            // Small steps and, now and then, a jump of many spreads (both ways).
+            let step = (rng.next_u64() % 2_001) as i64 - 1_000;
+            reference += if round % 50 == 49 { step * 40 } else { step };
+            let inventory = (rng.next_u64() % 2_001) as i64 - 1_000;
+            let desired = desired(reference, inventory, &params);
+            let plan = requote(&book, &desired);
+            let quoted: Vec<Side> = [Side::Buy, Side::Sell]
+                .into_iter()
+                .filter(|side| book.values().any(|q| q.side == *side))
+                .collect();
+            for id in &plan.cancel {
+                book.remove(id).unwrap();
+                check(&book, &desired, &quoted, "a cancel");
+            }
+            for (id, quote) in &plan.amend {
+                assert_eq!(book[id].side, quote.side, "a move keeps its side");
+                book.insert(*id, *quote);
+                check(&book, &desired, &quoted, "a move");
+            }
+            for quote in &plan.place {
+                book.insert(next_id, *quote);
+                next_id += 1;
+                check(&book, &desired, &quoted, "a place");
+            }
+            let mut have: Vec<Quote> = book.values().copied().collect();
+            let mut want = desired.clone();
+            have.sort();
+            want.sort();
+            assert_eq!(have, want, "round {round} ends at the desired ladder");
+        }
     }
 }

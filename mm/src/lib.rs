@@ -1,6 +1,7 @@
 //! `pinwheel mm`: a market maker that uses only the public API. It quotes `--levels`
 //! levels on both sides of a reference price (a seeded random walk or a CSV file),
-//! cancels and replaces as the price moves, keeps its inventory within a bound, and
+//! moves its quotes with amends as the price moves (so a quoted side is never empty), keeps
+//! its inventory within a bound, and
 //! survives errors and edge restarts (REST retries with backoff; the WebSocket reconnects
 //! and the open orders are re-synced from GET /order/open).
 
@@ -19,7 +20,7 @@ use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 
 pub use api::{Api, Credential, HttpError, MarketInfo, OrderState};
-pub use ladder::{changes, desired, Changes, LadderParams, Quote, Side};
+pub use ladder::{changes, desired, requote, Changes, LadderParams, Quote, Requote, Side};
 pub use price::{plain_decimal, PriceFile, RandomWalk, SplitMix64};
 pub use stream::StreamEvent;
 pub use taker::{next_order, TakerConfig, TakerCounters, TakerMarket};
@@ -105,11 +106,18 @@ struct Book {
 #[derive(Debug, Default, serde::Serialize)]
 struct Counters {
     placed: u64,
+    amended: u64,
     canceled: u64,
     rejected: u64,
     errors: u64,
     reconnects: u64,
     fills: u64,
+}
+
+/// An answer that refuses the request (bad input, conflict, engine reject), as opposed to
+/// a failure of the edge or the connection.
+fn is_refusal(error: &anyhow::Error) -> bool {
+    api::status_of(error).is_some_and(|s| s == 409 || s == 422 || s == 400)
 }
 
 /// A ticker firing `rate` times a second that, when the bot falls behind, waits a whole
@@ -593,25 +601,20 @@ impl Maker {
             .collect())
     }
 
-    /// One requote of every market. Stale quotes are canceled first; the inventory is then
-    /// read again, so a fill that landed on a stale quote before its cancel counts before any
-    /// new quote is placed (fills only move quantity from resting bids into the position, so
-    /// position + resting size on a side never passes the bound).
+    /// One requote of every market, from the inventory the balances show now. Each market's
+    /// plan ([`ladder::requote`]) cancels a side's surplus first, then moves orders to their
+    /// new prices (amends), then places what is missing, so a side that stays quoted is
+    /// never empty, and a side never holds more than the ladder wants (position + resting
+    /// size on a side never passes the bound: a fill only moves quantity from resting orders
+    /// into the position).
     async fn cycle(&mut self) -> anyhow::Result<()> {
         for index in 0..self.books.len() {
             self.sync_if_due(index).await?;
         }
-        let before = self.inventories().await?;
-        let mut references = Vec::with_capacity(self.books.len());
-        for (index, inventory) in before.into_iter().enumerate() {
+        let inventories = self.inventories().await?;
+        for (index, inventory) in inventories.into_iter().enumerate() {
             let reference = self.next_reference(index);
-            references.push(reference);
-            self.apply(index, reference, inventory, false).await?;
-        }
-        let after = self.inventories().await?;
-        for (index, inventory) in after.into_iter().enumerate() {
-            self.apply(index, references[index], inventory, true)
-                .await?;
+            self.apply(index, reference, inventory).await?;
         }
         Ok(())
     }
@@ -644,29 +647,43 @@ impl Maker {
         Ok(())
     }
 
-    /// Cancels the quotes that are not wanted; with `place`, also places the missing ones.
-    async fn apply(
-        &mut self,
-        index: usize,
-        reference: i64,
-        inventory: i64,
-        place: bool,
-    ) -> anyhow::Result<()> {
+    /// Carries out one market's requote plan.
+    async fn apply(&mut self, index: usize, reference: i64, inventory: i64) -> anyhow::Result<()> {
         let book = &mut self.books[index];
         let want = desired(reference, inventory, &book.params);
-        let Changes {
+        let Requote {
             cancel,
-            place: missing,
-        } = changes(&book.resting, &want);
+            amend,
+            mut place,
+        } = requote(&book.resting, &want);
         for id in cancel {
             self.api.cancel(&book.info, id).await?;
             book.resting.remove(&id);
             self.counters.canceled += 1;
         }
-        if !place {
-            return Ok(());
+        for (id, quote) in amend {
+            match self.api.amend(&book.info, id, quote.price).await {
+                Ok(order) => {
+                    self.counters.amended += 1;
+                    book.resting.remove(&id);
+                    if order.open {
+                        book.resting.insert(order.id, order.quote);
+                    }
+                }
+                // Filled or gone meanwhile: the level is placed anew instead.
+                Err(error) if api::status_of(&error) == Some(404) => {
+                    book.resting.remove(&id);
+                    place.push(quote);
+                }
+                // The engine said no (balance, halted, ...): it rests where it was.
+                Err(error) if is_refusal(&error) => {
+                    self.counters.rejected += 1;
+                    tracing::debug!(error = %error, "move rejected");
+                }
+                Err(error) => return Err(error),
+            }
         }
-        for quote in missing {
+        for quote in place {
             match self.api.place(&book.info, &quote).await {
                 Ok(order) => {
                     self.counters.placed += 1;
@@ -675,9 +692,7 @@ impl Maker {
                     }
                 }
                 // The engine said no (post-only would cross, balance, ...): skip this level.
-                Err(error)
-                    if api::status_of(&error).is_some_and(|s| s == 409 || s == 422 || s == 400) =>
-                {
+                Err(error) if is_refusal(&error) => {
                     self.counters.rejected += 1;
                     tracing::debug!(error = %error, "quote rejected");
                 }

@@ -53,6 +53,14 @@ impl TakerMarket {
     }
 }
 
+/// `lots`, or less, so that taking it leaves the last (worst) of `levels` (quantities in
+/// lots, best first) on the book; `None` when less than `min_lots` lie before that level.
+pub fn short_of_last_level(lots: i64, levels: &[i64], min_lots: i64) -> Option<i64> {
+    let (_, before_last) = levels.split_last()?;
+    let room: i64 = before_last.iter().sum();
+    Some(lots.min(room)).filter(|lots| *lots >= min_lots.max(1))
+}
+
 /// The next order for a market: a side biased towards flat (probability of buying falls
 /// linearly from 1 at the short bound to 0 at the long bound) and 1..=MAX_SIZE_MINIMUMS
 /// minimum quantities.
@@ -86,6 +94,8 @@ pub struct TakerCounters {
     pub errors: u64,
     /// Deposits made (the first funding, then top-ups when a balance ran short).
     pub top_ups: u64,
+    /// Orders not sent because they would have taken the last level of a side.
+    pub skipped: u64,
 }
 
 /// The taker's state.
@@ -201,12 +211,22 @@ impl Taker {
         }
     }
 
-    /// One order per market, each sized and sided from the position the balances show.
+    /// One order per market, each sized and sided from the position the balances show, and
+    /// capped so that it leaves the last level of the side it takes untouched.
     async fn round(&mut self) -> anyhow::Result<()> {
         let positions = self.positions().await?;
         for (index, position) in positions.into_iter().enumerate() {
             let market = &self.markets[index];
             let (side, lots) = next_order(&mut self.rng, position, market.min_lots);
+            let taken = match side {
+                Side::Buy => Side::Sell,
+                Side::Sell => Side::Buy,
+            };
+            let levels = self.api.depth_lots(&market.info, taken).await?;
+            let Some(lots) = short_of_last_level(lots, &levels, market.min_lots) else {
+                self.counters.skipped += 1;
+                continue;
+            };
             let body = json!({
                 "market": market.info.symbol,
                 "side": side.as_str(),
@@ -340,6 +360,23 @@ mod tests {
             assert_eq!(next_order(&mut rng, 100, 10).0, Side::Sell);
             assert_eq!(next_order(&mut rng, -100, 10).0, Side::Buy);
         }
+    }
+
+    #[test]
+    fn an_order_never_reaches_the_last_level_of_the_side_it_takes() {
+        assert_eq!(short_of_last_level(30, &[10, 10, 10], 10), Some(20));
+        assert_eq!(short_of_last_level(5, &[10, 10], 1), Some(5));
+        assert_eq!(
+            short_of_last_level(30, &[100], 10),
+            None,
+            "one level: keep it"
+        );
+        assert_eq!(short_of_last_level(30, &[], 10), None);
+        assert_eq!(
+            short_of_last_level(30, &[4, 50], 10),
+            None,
+            "below the minimum"
+        );
     }
 
     #[test]

@@ -10,6 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Small pools, so every engine start is quick, and frequent snapshots.
+pub const SMALL_EXCHANGE: &str = "
+[journal]
+segment_mib = 1
+snapshot_every = 50
+
+[engine.capacity]
+orders = 65536
+users = 256
+price_levels = 4096
+api_keys = 64
+depth_levels = 100
+";
+
 /// The binary under test.
 pub fn pinwheel_exe() -> &'static str {
     env!("CARGO_BIN_EXE_pinwheel")
@@ -521,6 +535,8 @@ pub struct Api {
     client: reqwest::blocking::Client,
     /// Bearer token after `signup`.
     pub token: Option<String>,
+    /// Sent as `X-API-Key` instead of the token, when set.
+    pub api_key: Option<String>,
 }
 
 /// An HTTP answer: status and JSON body (`Null` if the body is not JSON).
@@ -556,6 +572,7 @@ impl Api {
             base: format!("http://127.0.0.1:{port}"),
             client,
             token: None,
+            api_key: None,
         }
     }
 
@@ -575,7 +592,9 @@ impl Api {
         body: Option<serde_json::Value>,
     ) -> Result<Reply, reqwest::Error> {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
+        if let Some(key) = &self.api_key {
+            request = request.header("X-API-Key", key);
+        } else if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {

@@ -23,4 +23,9 @@ export const REJECT_TEXTS: Record<string, string> = {
   API_KEY_EXISTS: "That API key id is already registered. Create the key again.",
   UNKNOWN_API_KEY: "That API key doesn't exist.",
   OVERFLOW: "The numbers are too large for this market.",
+  MARKET_HALTED: "Trading in this market is halted for now. You can still cancel your orders.",
+  ADMIN_ONLY: "Only an exchange administrator can do this.",
+  USER_NOT_FOUND: "That user doesn't exist.",
+  ROLE_UNCHANGED: "That user already has that role.",
+  MARKET_NOT_HALTED: "That market is not halted.",
 };

@@ -128,7 +128,6 @@ pub async fn create_api_key(
         KnownKey {
             user_id: user.id,
             secret_hash: record.secret_hash,
-            admin: false,
         },
     );
     Ok((

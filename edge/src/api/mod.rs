@@ -2,6 +2,7 @@
 //! commands and the engine's events into answers, and the one error type they return.
 
 pub mod account;
+pub mod admin;
 pub mod body;
 pub mod error;
 pub mod openapi;

@@ -99,6 +99,9 @@ pub async fn query_depth(state: &AppState, market: u32, limit: u32) -> ApiResult
         asks: Vec::new(),
         update_id: None,
     };
+    for header in bodies::<BookDelta>(&events, EventKind::DepthSequence) {
+        snapshot.update_id = Some(header.update_id);
+    }
     for level in bodies::<BookDelta>(&events, EventKind::DepthLevel) {
         let side = if level.side == SIDES[0].1 as u8 {
             &mut snapshot.bids

@@ -2,10 +2,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use pinwheel_engine::message::{Balance, Command, CommandKind, EventKind, Transfer};
+use pinwheel_engine::message::{
+    Balance, Command, CommandKind, EventKind, Transfer, FLAG_ADMIN_ONLY,
+};
 use serde_json::{json, Value};
 
-use crate::api::error::{ApiError, ApiResult};
+use crate::api::error::ApiResult;
 use crate::api::translate::{bodies, check_rejected};
 use crate::sessions::extract::{Body, User};
 use crate::state::{AppState, Shared};
@@ -48,7 +50,10 @@ async fn transfer(
     body: &crate::api::body::JsonBody,
     kind: CommandKind,
 ) -> ApiResult<Json<Value>> {
-    user.check_body(body)?;
+    let account = match body.id("userId")? {
+        Some(id) if id != user.id => id,
+        _ => 0,
+    };
     let asset = state.asset("asset", &body.required_string("asset")?)?;
     let amount = asset_units(
         body.required_raw("amount")?,
@@ -56,10 +61,15 @@ async fn transfer(
         asset,
         Amount::Transfer,
     )?;
+    // Deposits when `public_deposits` is off, and any transfer for another user, are the
+    // engine's to allow: it knows the journaled roles (ADMIN_ONLY otherwise).
+    let admin_only = kind == CommandKind::Deposit && !state.config.public_deposits;
     let transfer = Transfer {
         asset: asset.id,
-        reserved: 0,
         amount,
+        account,
+        flags: if admin_only { FLAG_ADMIN_ONLY } else { 0 },
+        ..Default::default()
     };
     let events = state
         .link
@@ -75,21 +85,17 @@ async fn transfer(
     ))
 }
 
-/// `POST /api/v1/on-ramp {asset, amount}` -> the new balance of that asset.
+/// `POST /api/v1/on-ramp {asset, amount, userId?}` -> the new balance of that asset (of
+/// `userId`'s account when an admin deposits for another user).
 pub async fn deposit(
     State(state): State<Shared>,
     user: User,
     Body(body): Body,
 ) -> ApiResult<Json<Value>> {
-    if !state.config.public_deposits && !user.admin {
-        return Err(ApiError::forbidden(
-            "deposits are for admin API keys on this exchange",
-        ));
-    }
     transfer(&state, user, &body, CommandKind::Deposit).await
 }
 
-/// `POST /api/v1/withdraw {asset, amount}` -> the new balance of that asset.
+/// `POST /api/v1/withdraw {asset, amount, userId?}` -> the new balance of that asset.
 pub async fn withdraw(
     State(state): State<Shared>,
     user: User,

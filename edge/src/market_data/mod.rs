@@ -258,6 +258,12 @@ impl MarketData {
             return;
         }
         let mut book = Book::default();
+        for header in events
+            .iter()
+            .filter(|e| e.head.kind == EventKind::DepthSequence as u8)
+        {
+            book.update_id = Some(header.body::<BookDelta>().update_id);
+        }
         for event in events
             .iter()
             .filter(|e| e.head.kind == EventKind::DepthLevel as u8)

@@ -15,10 +15,9 @@ use crate::state::{KnownKey, Shared};
 /// The user a request acts for; never taken from the body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct User {
-    /// User id.
+    /// User id. (Whether the user is an admin is the engine's to check, from the journaled
+    /// role, on the commands that need it.)
     pub id: u64,
-    /// Authenticated by an admin API key.
-    pub admin: bool,
 }
 
 impl User {
@@ -64,7 +63,7 @@ async fn authenticate(parts: &Parts, state: &Shared) -> Result<User, ApiError> {
         .strip_prefix("Bearer ")
         .ok_or_else(|| ApiError::unauthorized("Authorization must be \"Bearer <token>\""))?;
     let id = state.tokens.verify(token.trim())?;
-    Ok(User { id, admin: false })
+    Ok(User { id })
 }
 
 /// The user an API key belongs to (asks the engine once, then caches); 401 if not valid.
@@ -90,10 +89,7 @@ pub async fn user_for_key(key: &ApiKeyText, state: &Shared) -> Result<User, ApiE
     if known.secret_hash != key.secret_hash() {
         return Err(ApiError::unauthorized("API key is not valid"));
     }
-    Ok(User {
-        id: known.user_id,
-        admin: known.admin,
-    })
+    Ok(User { id: known.user_id })
 }
 
 async fn fetch_key(key: &ApiKeyText, state: &Shared) -> Result<KnownKey, ApiError> {
@@ -111,7 +107,6 @@ async fn fetch_key(key: &ApiKeyText, state: &Shared) -> Result<KnownKey, ApiErro
             return Ok(KnownKey {
                 user_id: info.user_id,
                 secret_hash: info.secret_hash,
-                admin: info.admin != 0,
             });
         }
         if event.head.kind == EventKind::Rejected as u8 {

@@ -180,6 +180,7 @@ pub fn random_trading_command(
             asset: rng.below(4) as u32,
             reserved: 0,
             amount: rng.range(1, 5_000),
+            ..Default::default()
         };
         command(kind, user, sequence, &body)
     } else if roll < 96 {
