@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::candle::{Kline, Ticker};
+use crate::candle::{Kline, KlineRange, Ticker};
 use crate::embedded::EmbeddedStore;
 use crate::error::{CandleError, Result};
 use crate::interval::Interval;
@@ -31,15 +31,13 @@ impl CandleSource {
         end_ms: i64,
         limit: usize,
     ) -> Result<Vec<Kline>> {
+        let range = KlineRange::new(interval, start_ms, end_ms, limit)?;
         match self {
             Self::QuestDb(questdb) => {
                 let (questdb, market) = (questdb.clone(), market.to_string());
-                blocking(move || {
-                    questdb.klines_blocking(&market, interval, start_ms, end_ms, limit)
-                })
-                .await
+                blocking(move || questdb.klines_blocking(&market, range)).await
             }
-            Self::Embedded(store) => store.klines(market, interval, start_ms, end_ms, limit),
+            Self::Embedded(store) => store.klines(market, &range),
         }
     }
 

@@ -13,7 +13,6 @@ use pinwheel_engine::config::MarketTable;
 
 use crate::candle::{ticker_from, ticker_window, Bucket, Kline, KlineRange, Ticker};
 use crate::error::{check_symbol, CandleError, Result};
-use crate::interval::Interval;
 use crate::trade_row::TradeRow;
 
 /// How many seconds of per-second buckets a market keeps behind its newest trade
@@ -160,20 +159,12 @@ impl EmbeddedStore {
     }
 
     /// Klines of `market`; same contract as the QuestDB back-end.
-    pub fn klines(
-        &self,
-        market: &str,
-        interval: Interval,
-        start_ms: Option<i64>,
-        end_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<Kline>> {
+    pub fn klines(&self, market: &str, range: &KlineRange) -> Result<Vec<Kline>> {
         check_symbol(market)?;
-        let range = KlineRange::new(interval, start_ms, end_ms, limit)?;
         let markets = self.markets.read().unwrap_or_else(|e| e.into_inner());
         Ok(markets
             .get(market)
-            .map(|series| series.klines(&range))
+            .map(|series| series.klines(range))
             .unwrap_or_default())
     }
 
@@ -191,7 +182,12 @@ impl EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interval::Interval;
     use pinwheel_engine::message::Side;
+
+    fn range(interval: Interval, start: Option<i64>, end: i64, limit: usize) -> KlineRange {
+        KlineRange::new(interval, start, end, limit).unwrap()
+    }
 
     fn trade(id: u64, time_ms: i64, price: i64) -> TradeRow {
         TradeRow {
@@ -219,7 +215,7 @@ mod tests {
             ..trade(3, 1, 1)
         }));
         let klines = store
-            .klines("BTC-USD", Interval::M5, Some(0), 61_000, 10)
+            .klines("BTC-USD", &range(Interval::M5, Some(0), 61_000, 10))
             .unwrap();
         assert_eq!(klines.len(), 1);
         assert_eq!(
@@ -240,7 +236,10 @@ mod tests {
         store.apply(&trade(1, minute + 5, 10));
         store.apply(&trade(2, minute + 120_000, 12));
         let klines = store
-            .klines("BTC-USD", Interval::M1, Some(0), minute + 600_000, 2)
+            .klines(
+                "BTC-USD",
+                &range(Interval::M1, Some(0), minute + 600_000, 2),
+            )
             .unwrap();
         let opens: Vec<i64> = klines.iter().map(|k| k.open_time_ms).collect();
         assert_eq!(opens, vec![minute, minute + 60_000]);
@@ -250,7 +249,7 @@ mod tests {
             "a gap between trades"
         );
         let none = store
-            .klines("BTC-USD", Interval::M1, Some(0), minute - 1, 5)
+            .klines("BTC-USD", &range(Interval::M1, Some(0), minute - 1, 5))
             .unwrap();
         assert!(none.is_empty(), "no trade up to the end");
     }

@@ -4,7 +4,6 @@
 
 use crate::candle::{ticker_from, ticker_window, Bucket, Kline, KlineRange, Ticker};
 use crate::error::{check_symbol, check_table, Result};
-use crate::interval::Interval;
 use crate::questdb_http::{cell_i128, cell_i64, QuestDbHttp};
 
 /// The QuestDB back-end of candle queries.
@@ -54,15 +53,8 @@ impl QuestDbCandles {
 
     /// Klines for `market`; see [`KlineRange::new`] for the range and
     /// [`crate::candle`] for the empty-bucket rule.
-    pub fn klines_blocking(
-        &self,
-        market: &str,
-        interval: Interval,
-        start_ms: Option<i64>,
-        end_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<Kline>> {
-        let asked = KlineRange::new(interval, start_ms, end_ms, limit)?;
+    pub fn klines_blocking(&self, market: &str, asked: KlineRange) -> Result<Vec<Kline>> {
+        let interval = asked.interval;
         let carry = self.last_price_before(market, asked.first_open_ms)?;
         let first_trade = match (asked.from_start, carry) {
             (true, None) => self.first_trade_from(market, asked.first_open_ms)?,

@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
+use pinwheel_candles::candle::KlineRange;
 use pinwheel_candles::{EmbeddedStore, Interval, TradeRow};
 use pinwheel_engine::config::{Capacity, EngineConfig};
 use pinwheel_engine::message::Side;
@@ -156,8 +157,8 @@ fn embedded_store_rebuilt_from_the_journal_equals_one_fed_live() {
     }
     let now = pinwheel_feed::status::now_ns() as i64 / 1_000_000;
     for symbol in SYMBOLS {
-        let klines =
-            |store: &EmbeddedStore| store.klines(symbol, Interval::M1, None, now, 10).unwrap();
+        let range = KlineRange::new(Interval::M1, None, now, 10).unwrap();
+        let klines = |store: &EmbeddedStore| store.klines(symbol, &range).unwrap();
         assert!(!klines(&live).is_empty());
         assert_eq!(klines(&rebuilt), klines(&live), "{symbol}");
         assert_eq!(

@@ -8,6 +8,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use pinwheel_candles::candle::KlineRange;
 use pinwheel_candles::Interval;
 use pinwheel_engine::config::MarketSpec;
 use pinwheel_engine::message::{
@@ -453,11 +454,13 @@ impl Session {
                 .ticker_24h(&market.symbol, at)
                 .map(|day| ticker_json(&self.state, market, &day))
                 .unwrap_or(Value::Null),
-            Stream::Kline(_, interval) => store
-                .klines(&market.symbol, *interval, Some(interval.align(at)), at, 1)
-                .ok()
-                .and_then(|klines| klines.first().map(|k| kline_json(&self.state, market, k)))
-                .unwrap_or(Value::Null),
+            Stream::Kline(_, interval) => {
+                KlineRange::new(*interval, Some(interval.align(at)), at, 1)
+                    .and_then(|bucket| store.klines(&market.symbol, &bucket))
+                    .ok()
+                    .and_then(|klines| klines.first().map(|k| kline_json(&self.state, market, k)))
+                    .unwrap_or(Value::Null)
+            }
             _ => json!({
                 "tradeId": trade.trade_id,
                 "symbol": market.symbol,

@@ -308,6 +308,8 @@ impl MarketData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pinwheel_candles::candle::KlineRange;
+    use pinwheel_candles::Interval;
 
     fn delta(side: Side, price: i64, quantity: i64, update_id: u64) -> BookDelta {
         BookDelta {
@@ -390,7 +392,10 @@ mod tests {
         let symbol = &table.markets[0].symbol;
         let klines = data
             .candles()
-            .klines(symbol, pinwheel_candles::Interval::M1, None, minute + 10, 5)
+            .klines(
+                symbol,
+                &KlineRange::new(Interval::M1, None, minute + 10, 5).unwrap(),
+            )
             .unwrap();
         assert_eq!(klines.len(), 1);
         let k = klines[0];
