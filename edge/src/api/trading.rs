@@ -116,20 +116,29 @@ pub async fn get_by_query(
     user: User,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
+    let market = market_scope(&state, &params)?;
+    let id = params.get("orderId").map(|t| order_id(t)).transpose()?;
+    let client_id = client_order_id_text(params.get("clientOrderId").map(String::as_str))?;
+    find_order(&state, user, either_id(market, id, client_id)?).await
+}
+
+/// The order `market`, `order_id` or (without one) `client_order_id` name; at least one id
+/// must be given.
+fn either_id(
+    market: u32,
+    order_id: Option<u64>,
+    client_order_id: [u8; TEXT_LEN],
+) -> ApiResult<OrderAddress> {
     let address = OrderAddress {
-        market: market_scope(&state, &params)?,
-        order_id: params
-            .get("orderId")
-            .map(|t| order_id(t))
-            .transpose()?
-            .unwrap_or(0),
-        client_order_id: client_order_id_text(params.get("clientOrderId").map(String::as_str))?,
-        ..Default::default()
+        market,
+        order_id: order_id.unwrap_or(0),
+        client_order_id,
+        ..OrderAddress::default()
     };
     if address.order_id == 0 && address.client_order_id == [0; TEXT_LEN] {
         return Err(ApiError::missing("orderId"));
     }
-    find_order(&state, user, address).await
+    Ok(address)
 }
 
 /// The order store's copy of the order `address` names, in its market.
@@ -219,11 +228,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let address = OrderAddress {
-        market: market_scope(&state, &params)?,
-        order_id: order_id(&id)?,
-        ..Default::default()
-    };
+    let address = OrderAddress::by_id(market_scope(&state, &params)?, order_id(&id)?);
     cancel_one(&state, user, address).await
 }
 
@@ -238,15 +243,7 @@ pub async fn cancel_by_body(
         Some(symbol) => state.market("market", &symbol)?.id,
         None => ALL_MARKETS,
     };
-    let address = OrderAddress {
-        market,
-        order_id: body.id("orderId")?.unwrap_or(0),
-        client_order_id: client_order_id(&body)?,
-        ..Default::default()
-    };
-    if address.order_id == 0 && address.client_order_id == [0; 32] {
-        return Err(ApiError::missing("orderId"));
-    }
+    let address = either_id(market, body.id("orderId")?, client_order_id(&body)?)?;
     cancel_one(&state, user, address).await
 }
 
@@ -267,18 +264,27 @@ pub async fn cancel_all(
     user: User,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
+    orders_in_scope(&state, user, &params, CommandKind::CancelAll).await
+}
+
+/// Sends `kind` (cancel-all or the open-orders query) for the `market=` scope; answers the
+/// orders it reports.
+async fn orders_in_scope(
+    state: &AppState,
+    user: User,
+    params: &HashMap<String, String>,
+    kind: CommandKind,
+) -> ApiResult<Json<Value>> {
     let scope = MarketScope {
-        market: market_scope(&state, &params)?,
+        market: market_scope(state, params)?,
         reserved: 0,
     };
-    let events = state
-        .link
-        .request(Command::new(CommandKind::CancelAll as u8, &scope), user.id)
-        .await?;
+    let command = Command::new(kind as u8, &scope);
+    let events = state.link.request(command, user.id).await?;
     check_rejected(&events)?;
     let orders: Vec<Value> = bodies::<OrderUpdate>(&events, EventKind::OrderUpdate)
         .iter()
-        .map(|o| order_json(&state, o))
+        .map(|o| order_json(state, o))
         .collect();
     Ok(Json(Value::Array(orders)))
 }
@@ -351,23 +357,7 @@ pub async fn open(
     user: User,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    let scope = MarketScope {
-        market: market_scope(&state, &params)?,
-        reserved: 0,
-    };
-    let events = state
-        .link
-        .request(
-            Command::new(CommandKind::QueryOpenOrders as u8, &scope),
-            user.id,
-        )
-        .await?;
-    check_rejected(&events)?;
-    let orders: Vec<Value> = bodies::<OrderUpdate>(&events, EventKind::OrderUpdate)
-        .iter()
-        .map(|o| order_json(&state, o))
-        .collect();
-    Ok(Json(Value::Array(orders)))
+    orders_in_scope(&state, user, &params, CommandKind::QueryOpenOrders).await
 }
 
 /// `GET /api/v1/fills?market=&limit=&startTime=&endTime=` (newest first).
