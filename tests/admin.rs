@@ -181,7 +181,7 @@ fn operators_and_admins_grant_halt_and_move_money_and_replay_agrees() {
     // Deposits are for admins.
     dirs.write_config(&format!(
         "[edge]\npublic_deposits = false\n{}",
-        common::SMALL_EXCHANGE
+        common::small_exchange_with_snapshots()
     ));
     let port = free_port_run(1);
     let mut up = start(&dirs, port);

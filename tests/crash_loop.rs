@@ -32,20 +32,7 @@ use pinwheel_engine::Engine;
 use pinwheel_journal::{DurableCursor, JournalReader};
 use pinwheel_ring::{output_path, BroadcastReader, InputProducer};
 
-/// Small pools (quick start-up) and 1 MiB segments (the journal rolls over during the test).
-const CONFIG: &str = "
-[journal]
-segment_mib = 1
-
-[engine.capacity]
-orders = 65536
-users = 256
-price_levels = 4096
-api_keys = 64
-depth_levels = 100
-";
-
-/// The engine configuration `CONFIG` gives, for replaying in this process.
+/// The engine configuration `common::small_exchange("", "")` gives, for replaying in this process.
 fn engine_config() -> EngineConfig {
     EngineConfig {
         capacity: Capacity {
@@ -415,7 +402,7 @@ struct EngineProcess<'a> {
 
 impl<'a> EngineProcess<'a> {
     fn new(dirs: &'a TestDirs) -> Self {
-        dirs.write_config(CONFIG);
+        dirs.write_config(&common::small_exchange("", ""));
         Self { dirs, starts: 0 }
     }
 
@@ -949,17 +936,7 @@ fn follower_killed_while_writing_snapshots_leaves_a_valid_journal_and_snapshots(
 
 /// One fee-free market, so that the money check is exact from HTTP answers alone (a taker's
 /// answer does not carry its makers' fees; the ring test above checks fees exactly).
-const HTTP_CONFIG: &str = "
-[journal]
-segment_mib = 1
-
-[engine.capacity]
-orders = 65536
-users = 256
-price_levels = 4096
-api_keys = 64
-depth_levels = 100
-
+const HTTP_MARKET: &str = "
 [[engine.markets]]
 symbol = \"BTC-USD\"
 base = \"BTC\"
@@ -1070,7 +1047,7 @@ struct HttpExchange<'a> {
 
 impl<'a> HttpExchange<'a> {
     fn start(dirs: &'a TestDirs) -> Self {
-        dirs.write_config(HTTP_CONFIG);
+        dirs.write_config(&common::small_exchange("", HTTP_MARKET));
         let port = common::free_port();
         let mut engine = dirs.spawn("engine-1", &["engine"]);
         engine.wait_for_log("engine running", START_LIMIT);

@@ -2,6 +2,7 @@
 //! `pinwheel edge` processes, real HTTP (reqwest) and WebSocket (tokio-tungstenite) clients.
 #![allow(clippy::too_many_lines)] // Tests opt out: each end-to-end scenario reads as one story against the real processes.
 
+mod common;
 mod edge_support;
 
 use std::collections::BTreeMap;

@@ -5,6 +5,8 @@
 //! every market trades within seconds while the taker's position stays bounded.
 #![allow(clippy::too_many_lines)] // Tests opt out: each scenario reads as one story against a real `pinwheel up`.
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -90,14 +92,6 @@ impl Drop for Running {
             let _ = self.0.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn client() -> reqwest::blocking::Client {
@@ -230,7 +224,7 @@ fn edge_pid(up: i32) -> Option<i32> {
 /// Starts `pinwheel up` (plus `extra` flags) in `scratch` and waits for its edge; returns
 /// it and a client of its edge.
 fn start_up(scratch: &Scratch, extra: &[&str]) -> (Running, Edge) {
-    let port = free_port();
+    let port = common::free_port();
     let data = scratch.0.join("data");
     let run = scratch.0.join("run");
     let port_text = port.to_string();

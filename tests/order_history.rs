@@ -5,6 +5,7 @@
 //! `startTime`/`endTime` in ms or s select on klines, trades, fills and the history.
 #![allow(clippy::too_many_lines)] // Tests opt out: each scenario reads as one story against the real processes.
 
+mod common;
 mod edge_support;
 
 use std::time::{Duration, Instant};

@@ -47,7 +47,7 @@ fn restarted(dirs: &TestDirs, role: &str, port: Option<u16>, old: u32) -> u32 {
 #[test]
 fn up_restarts_a_killed_engine_and_edge_and_stops_everything_on_sigterm() {
     let dirs = TestDirs::new("up");
-    dirs.write_config(common::SMALL_EXCHANGE);
+    dirs.write_config(&common::small_exchange_with_snapshots());
     let port = free_port_run(2);
     let mut up = dirs.spawn("up", &["up", "--edges", "2", "--port", &port.to_string()]);
     let mut alice = Api::new(port);

@@ -10,19 +10,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Small pools, so every engine start is quick, and frequent snapshots.
-pub const SMALL_EXCHANGE: &str = "
-[journal]
-segment_mib = 1
-snapshot_every = 50
-
+/// Small pools, so every engine start is quick, and 1 MiB journal segments, so the journal
+/// rolls over during a test; `journal` adds keys to the `[journal]` table and `more` adds
+/// tables after the pools.
+pub fn small_exchange(journal: &str, more: &str) -> String {
+    format!(
+        "[journal]\nsegment_mib = 1\n{journal}\n
 [engine.capacity]
 orders = 65536
 users = 256
 price_levels = 4096
 api_keys = 64
 depth_levels = 100
-";
+{more}"
+    )
+}
+
+/// [`small_exchange`] with frequent snapshots.
+pub fn small_exchange_with_snapshots() -> String {
+    small_exchange("snapshot_every = 50", "")
+}
 
 /// The binary under test.
 pub fn pinwheel_exe() -> &'static str {

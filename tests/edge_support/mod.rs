@@ -20,14 +20,6 @@ pub struct Exchange {
     pub ports: Vec<u16>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn common_args(command: &mut Command, dir: &std::path::Path, durability: &str) {
     command
         .arg("--run-dir")
@@ -84,7 +76,7 @@ impl Exchange {
     }
 
     fn spawn_edge(&mut self, extra_edge_args: &[&str]) -> u16 {
-        let port = free_port();
+        let port = crate::common::free_port();
         let mut edge = Command::new(binary());
         edge.arg("edge")
             .args(["--port", &port.to_string()])
