@@ -8,7 +8,7 @@ mod edge_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use edge_support::{send, Exchange, Socket, Trader};
+use edge_support::{expired_token, observe, send, Exchange, Socket, Trader};
 use serde_json::{json, Value};
 
 const BTC: &str = "BTC-USD";
@@ -250,40 +250,6 @@ async fn trading_between_two_users_over_rest() {
     let page = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("<html"));
-}
-
-/// Everything a user can observe, to prove a bad request changed nothing.
-async fn observe(traders: &[&Trader]) -> Value {
-    let mut state = BTreeMap::new();
-    for trader in traders {
-        state.insert(
-            format!("{}-balances", trader.user_id),
-            json!(trader.balances().await),
-        );
-        state.insert(
-            format!("{}-open", trader.user_id),
-            trader.ok("GET", "/order/open", None).await,
-        );
-    }
-    let depth = traders[0]
-        .ok("GET", &format!("/depth?symbol={BTC}"), None)
-        .await;
-    state.insert(
-        "depth".into(),
-        json!([depth["bids"], depth["asks"], depth["sequence"]]),
-    );
-    json!(state)
-}
-
-fn expired_token(secret: &str, user_id: u64) -> String {
-    let claims =
-        json!({ "sub": user_id.to_string(), "iat": 1_000_000_000u64, "exp": 1_000_000_100u64 });
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
