@@ -6,6 +6,7 @@
 //! before the first row: bad input changes nothing.
 #![allow(clippy::too_many_lines)] // Tests opt out: a catalogue reads best as one table.
 
+mod common;
 mod edge_support;
 
 use edge_support::{expired_token, observe, send, Exchange, Socket, Trader};
@@ -917,7 +918,7 @@ fn public_rows() -> Vec<Row> {
             "/klines?symbol=BTC-USD&interval=1m&startTime=soon",
             Nobody,
             None,
-            invalid("startTime: must be milliseconds"),
+            invalid("startTime: \"soon\" is not a time"),
         ),
         row(
             "GET",
