@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Pinwheel's whole test suite: formatting, lints, every Rust test (unit, integration,
-# multi-process, against a real QuestDB), the LOBSTER check, and the browser test.
+# multi-process, against a real QuestDB), the LOBSTER check, the fuzz targets (short run), and
+# the browser test.
 # Usage: ./scripts/test.sh        (from the repository root; installs what it needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,10 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
 else
   echo "!!! WARNING: the nightly toolchain with miri could not be installed here; miri was NOT run !!!"
 fi
+
+step "fuzz: every decoder of outside bytes, 15 s per target from the committed seed corpus"
+# scripts/setup.sh installed cargo-fuzz; the nightly toolchain is the one miri uses.
+./scripts/fuzz.sh --seconds 15
 
 step "browser test (headless Chromium)"
 (cd web && npm ci --no-audit --no-fund && PINWHEEL_BIN="$root/target/debug/pinwheel" node --test tests/)

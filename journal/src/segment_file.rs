@@ -70,7 +70,7 @@ fn header_crc(bytes: &[u8]) -> u32 {
     )
 }
 
-fn write_header(bytes: &mut [u8], index: u64, segment_size: u64) {
+pub(crate) fn write_header(bytes: &mut [u8], index: u64, segment_size: u64) {
     bytes[0..8].copy_from_slice(&SEGMENT_MAGIC);
     bytes[VERSION_AT..VERSION_AT + 4].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
     bytes[INDEX_AT..INDEX_AT + 8].copy_from_slice(&index.to_le_bytes());

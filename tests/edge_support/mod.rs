@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -390,6 +391,21 @@ impl Socket {
         }
     }
 
+    /// Sends `text` as it is (malformed messages too) and returns the first reply after it
+    /// (a message with an `id` or an `error`), skipping stream data.
+    pub async fn send_raw(&mut self, text: &str) -> Value {
+        self.stream
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .unwrap();
+        loop {
+            let message = self.next().await.expect("a reply in time");
+            if message.get("id").is_some() || message.get("error").is_some() {
+                return message;
+            }
+        }
+    }
+
     /// The next JSON message, or None after 5 s of silence.
     pub async fn next(&mut self) -> Option<Value> {
         self.next_within(Duration::from_secs(5)).await
@@ -421,4 +437,37 @@ impl Socket {
             }
         }
     }
+}
+
+/// Everything a user can observe, to prove a bad request changed nothing.
+pub async fn observe(traders: &[&Trader]) -> Value {
+    let mut state = BTreeMap::new();
+    for trader in traders {
+        state.insert(
+            format!("{}-balances", trader.user_id),
+            json!(trader.balances().await),
+        );
+        state.insert(
+            format!("{}-open", trader.user_id),
+            trader.ok("GET", "/order/open", None).await,
+        );
+    }
+    let depth = traders[0].ok("GET", "/depth?symbol=BTC-USD", None).await;
+    state.insert(
+        "depth".into(),
+        json!([depth["bids"], depth["asks"], depth["sequence"]]),
+    );
+    json!(state)
+}
+
+/// A session token for `user_id` signed with the edge's secret that expired long ago.
+pub fn expired_token(secret: &str, user_id: u64) -> String {
+    let claims =
+        json!({ "sub": user_id.to_string(), "iat": 1_000_000_000u64, "exp": 1_000_000_100u64 });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
