@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pinwheel_edge::api::ws::{parse_stream, Stream};
+use pinwheel_edge::api::ws::{parse_stream, stream_name};
 use pinwheel_edge::sessions::auth::ApiKeyText;
 use pinwheel_fuzz::edge::{assert_clear, state};
 use serde_json::Value;
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let params = request.get("params").and_then(Value::as_array);
     for param in params.into_iter().flatten().filter_map(Value::as_str) {
         match parse_stream(state(), param) {
-            Ok(stream) => assert_eq!(canonical(&stream), param, "{stream:?}"),
+            Ok(stream) => assert_eq!(stream_name(state(), &stream), param, "{stream:?}"),
             Err(error) => assert_clear(&error),
         }
         if let Err(error) = state().tokens.verify(param) {
@@ -32,16 +32,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-/// The name a stream is listed under (LIST_SUBSCRIPTIONS): `depth@BTC-USD`, `orders`, ...
-fn canonical(stream: &Stream) -> String {
-    let symbol = |market: &u32| state().market_by_id(*market).expect("known").symbol.clone();
-    match stream {
-        Stream::Depth(m) => format!("depth@{}", symbol(m)),
-        Stream::Trade(m) => format!("trade@{}", symbol(m)),
-        Stream::Ticker(m) => format!("ticker@{}", symbol(m)),
-        Stream::Fills(m) => format!("fills@{}", symbol(m)),
-        Stream::Orders => "orders".into(),
-        Stream::Kline(m, interval) => format!("kline@{}:{interval}", symbol(m)),
-    }
-}

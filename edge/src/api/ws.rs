@@ -79,7 +79,9 @@ pub fn parse_stream(state: &AppState, name: &str) -> Result<Stream, ApiError> {
     }
 }
 
-fn stream_name(state: &AppState, stream: &Stream) -> String {
+/// The name a stream is listed under (LIST_SUBSCRIPTIONS): `depth@BTC-USD`, `orders`, ...;
+/// [`parse_stream`] reads it back as the same stream.
+pub fn stream_name(state: &AppState, stream: &Stream) -> String {
     let symbol = |m: &u32| {
         state
             .market_by_id(*m)
