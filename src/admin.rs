@@ -14,8 +14,8 @@ use clap::{Args, Subcommand};
 use pinwheel_edge::operator::OperatorLink;
 use pinwheel_engine::config::MarketTable;
 use pinwheel_engine::message::{
-    text_field, text_str, Balance, Command, CommandKind, Event, EventKind, MarketScope,
-    MarketState, Reject, RejectReason, Transfer, UserLookup, UserRef, UserRole,
+    text_str, Balance, Command, CommandKind, Event, EventKind, MarketScope, MarketState, Reject,
+    RejectReason, Transfer, UserLookup, UserRef, UserRole,
 };
 use pinwheel_engine::units::{asset_text, asset_units, Notation};
 
@@ -123,18 +123,13 @@ fn body_of<B: bytemuck::Pod>(events: &[Event], kind: EventKind) -> anyhow::Resul
         .context("the engine's answer lacks its event")
 }
 
-fn username(name: &str) -> anyhow::Result<[u8; 32]> {
-    text_field(name)
-        .filter(|_| !name.is_empty())
-        .with_context(|| format!("user {name:?}: a user name is 1 to 32 bytes"))
+fn user_ref(name: &str) -> anyhow::Result<UserRef> {
+    UserRef::by_name(name).with_context(|| format!("user {name:?}: a user name is 1 to 32 bytes"))
 }
 
 fn role(args: &UserArgs, kind: CommandKind) -> anyhow::Result<()> {
     let config = Config::load(&args.common)?;
-    let target = UserRef {
-        user_id: 0,
-        username: username(&args.user)?,
-    };
+    let target = user_ref(&args.user)?;
     let events = send(&config, Command::new(kind as u8, &target))
         .with_context(|| format!("user {:?}", args.user))?;
     let role: UserRole = body_of(&events, EventKind::UserRole)?;
@@ -176,10 +171,7 @@ fn configured<'a, T>(
 fn halt(args: &MarketArgs, kind: CommandKind) -> anyhow::Result<()> {
     let (config, table) = load(&args.common)?;
     let market = configured(&table.markets, &args.market, |m| &m.symbol, "market")?;
-    let scope = MarketScope {
-        market: market.id,
-        reserved: 0,
-    };
+    let scope = MarketScope::of(market.id);
     let events = send(&config, Command::new(kind as u8, &scope))
         .with_context(|| format!("market {}", market.symbol))?;
     let state: MarketState = body_of(&events, EventKind::MarketState)?;
@@ -198,7 +190,7 @@ fn transfer(args: &TransferArgs, kind: CommandKind) -> anyhow::Result<()> {
     let amount = asset_units(&args.amount, asset, Notation::Plain, "amount")
         .map_err(|e| anyhow::anyhow!("INVALID_AMOUNT: {e}"))?;
     let lookup = UserLookup {
-        username: username(&args.user)?,
+        username: user_ref(&args.user)?.username,
     };
     let user = send(&config, Command::new(CommandKind::QueryUser as u8, &lookup))
         .with_context(|| format!("user {:?}", args.user))?;

@@ -542,10 +542,7 @@ impl JournalWatch {
 fn check_state(client: &mut RingClient, engine: &mut Proc, model: &Model, users: [u64; 2]) {
     let mut totals: BTreeMap<u32, i64> = BTreeMap::new();
     for user in users {
-        let scope = MarketScope {
-            market: ALL_MARKETS,
-            reserved: 0,
-        };
+        let scope = MarketScope::of(ALL_MARKETS);
         let query = Command::from_user(CommandKind::QueryOpenOrders, user, &scope);
         let answer = client.call_acked(engine, query);
         let answered: BTreeMap<u64, (u64, i64, i64, i64)> = answer

@@ -129,8 +129,8 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::message::{
-        text_field, AmendOrder, Command, CommandKind, Event, OrderAddress, OrderUpdate, PlaceOrder,
-        Reject, Side, Transfer, FLAG_ADMIN_ONLY,
+        AmendOrder, Command, CommandKind, Event, OrderAddress, OrderUpdate, PlaceOrder, Reject,
+        Side, Transfer, FLAG_ADMIN_ONLY,
     };
     use crate::test_fixture::{limit_order, run, two_users, BTC_USD, ETH_USD, USD};
 
@@ -142,9 +142,7 @@ mod tests {
 
     /// One command by one asker, and what must come of it (`None`: accepted).
     fn step<B: bytemuck::Pod>(kind: K, asker: u64, body: &B, outcome: Option<R>) -> Step {
-        let mut command = Command::new(kind as u8, body);
-        command.head.user_id = asker;
-        (command, outcome)
+        (Command::from_user(kind, asker, body), outcome)
     }
 
     type Step = (Command, Option<R>);
@@ -169,24 +167,11 @@ mod tests {
     }
 
     fn name(name: &str) -> UserRef {
-        UserRef {
-            user_id: 0,
-            username: text_field(name).unwrap(),
-        }
-    }
-
-    fn id(user_id: u64) -> UserRef {
-        UserRef {
-            user_id,
-            ..Default::default()
-        }
+        UserRef::by_name(name).unwrap()
     }
 
     fn market(market: u32) -> MarketScope {
-        MarketScope {
-            market,
-            reserved: 0,
-        }
+        MarketScope::of(market)
     }
 
     #[test]
@@ -214,12 +199,27 @@ mod tests {
         steps(
             &mut engine,
             &[
-                step(K::GrantAdmin, ALICE, &id(BOB), None),
+                step(K::GrantAdmin, ALICE, &UserRef::by_id(BOB), None),
                 step(K::GrantAdmin, ALICE, &name("carol"), Some(R::UserNotFound)),
-                step(K::RevokeAdmin, ALICE, &id(99), Some(R::UserNotFound)),
-                step(K::GrantAdmin, ALICE, &id(BOB), Some(R::RoleUnchanged)),
-                step(K::RevokeAdmin, BOB, &id(BOB), None),
-                step(K::RevokeAdmin, ALICE, &id(BOB), Some(R::RoleUnchanged)),
+                step(
+                    K::RevokeAdmin,
+                    ALICE,
+                    &UserRef::by_id(99),
+                    Some(R::UserNotFound),
+                ),
+                step(
+                    K::GrantAdmin,
+                    ALICE,
+                    &UserRef::by_id(BOB),
+                    Some(R::RoleUnchanged),
+                ),
+                step(K::RevokeAdmin, BOB, &UserRef::by_id(BOB), None),
+                step(
+                    K::RevokeAdmin,
+                    ALICE,
+                    &UserRef::by_id(BOB),
+                    Some(R::RoleUnchanged),
+                ),
                 step(K::HaltMarket, BOB, &btc, Some(R::AdminOnly)),
                 step(K::HaltMarket, ALICE, &market(7), Some(R::UnknownMarket)),
                 step(K::HaltMarket, ALICE, &everywhere, Some(R::UnknownMarket)),

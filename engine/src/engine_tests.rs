@@ -626,24 +626,10 @@ fn cancel_by_client_id_cancel_all_and_ownership() {
     assert_eq!(last_update(&events).order_id, first.order_id);
     // The client id is free again once the order is gone.
     h.placed(alice, limit(Side::Buy, 9, 1).cid("one"));
-    let events = h.run(
-        CommandKind::CancelAll,
-        alice,
-        &MarketScope {
-            market: BTC_USD,
-            reserved: 0,
-        },
-    );
+    let events = h.run(CommandKind::CancelAll, alice, &MarketScope::of(BTC_USD));
     assert_eq!(of_kind(&events, EventKind::OrderUpdate).len(), 2);
     assert_eq!(h.engine.open_order_count(), 1);
-    h.run(
-        CommandKind::CancelAll,
-        alice,
-        &MarketScope {
-            market: ALL_MARKETS,
-            reserved: 0,
-        },
-    );
+    h.run(CommandKind::CancelAll, alice, &MarketScope::of(ALL_MARKETS));
     assert_eq!(h.engine.open_order_count(), 0);
     for asset in [USD, BTC, ETH] {
         assert_eq!(h.holding(alice, asset), (1_000_000, 0));
@@ -857,10 +843,7 @@ fn queries_answer_without_changing_state() {
     let open = h.run(
         CommandKind::QueryOpenOrders,
         alice,
-        &MarketScope {
-            market: ALL_MARKETS,
-            reserved: 0,
-        },
+        &MarketScope::of(ALL_MARKETS),
     );
     assert_eq!(of_kind(&open, EventKind::OrderUpdate).len(), 2);
     assert_eq!(h.depth(BTC_USD), (vec![(90, 1)], vec![(100, 5), (103, 5)]));

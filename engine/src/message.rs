@@ -394,6 +394,14 @@ pub struct MarketScope {
 }
 
 impl MarketScope {
+    /// The scope of one market id, or every market with [`ALL_MARKETS`].
+    pub fn of(market: u32) -> Self {
+        Self {
+            market,
+            reserved: 0,
+        }
+    }
+
     /// Whether `market` is in scope.
     pub fn holds(&self, market: u32) -> bool {
         self.market == ALL_MARKETS || self.market == market
@@ -446,6 +454,25 @@ pub struct UserRef {
     pub user_id: u64,
     /// User name, UTF-8, zero-padded (used when `user_id` is 0).
     pub username: [u8; 32],
+}
+
+impl UserRef {
+    /// The user with id `user_id`.
+    pub fn by_id(user_id: u64) -> Self {
+        Self {
+            user_id,
+            ..Self::default()
+        }
+    }
+
+    /// The user named `name`; `None` unless the name is 1 to 32 bytes.
+    pub fn by_name(name: &str) -> Option<Self> {
+        let username = text_field(name).filter(|_| !name.is_empty())?;
+        Some(Self {
+            user_id: 0,
+            username,
+        })
+    }
 }
 
 /// Body of [`CommandKind::QueryBalances`]: nothing to say beyond the head's user.

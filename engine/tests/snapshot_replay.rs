@@ -383,14 +383,7 @@ fn damage_in_the_middle_stops_a_replay_and_names_the_file() {
 fn admin_workload(seed: u64, trading: usize) -> Vec<Command> {
     use pinwheel_engine::message::{MarketScope, Transfer, UserRef};
     let mut commands = workload(seed, trading);
-    let grant = |user_id| UserRef {
-        user_id,
-        ..Default::default()
-    };
-    let scope = |market| MarketScope {
-        market,
-        reserved: 0,
-    };
+    let (grant, scope) = (UserRef::by_id, MarketScope::of);
     let for_user = |account| Transfer {
         asset: 0,
         amount: 700,

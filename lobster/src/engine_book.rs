@@ -292,10 +292,7 @@ impl EngineBook {
 
     /// Cancels every resting order.
     pub fn clear(&mut self) -> anyhow::Result<()> {
-        let body = MarketScope {
-            market: MARKET,
-            ..MarketScope::default()
-        };
+        let body = MarketScope::of(MARKET);
         self.apply(CommandKind::CancelAll, BOOK_USER, &body)
             .map_err(|reason| anyhow::anyhow!("the engine refused to cancel all: {reason:?}"))?;
         self.engine_ids.clear();

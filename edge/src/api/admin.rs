@@ -7,8 +7,7 @@
 use axum::extract::State;
 use axum::Json;
 use pinwheel_engine::message::{
-    text_field, text_str, Command, CommandKind, EventKind, MarketScope, MarketState, UserRef,
-    UserRole,
+    text_str, Command, CommandKind, EventKind, MarketScope, MarketState, UserRef, UserRole,
 };
 use serde_json::{json, Value};
 
@@ -21,21 +20,12 @@ use crate::state::{AppState, Shared};
 /// The user a body names: `userId`, or else `username`.
 fn named_user(body: &JsonBody) -> ApiResult<UserRef> {
     if let Some(user_id) = body.id("userId")? {
-        return Ok(UserRef {
-            user_id,
-            ..Default::default()
-        });
+        return Ok(UserRef::by_id(user_id));
     }
     let name = body
         .string("username")?
         .ok_or_else(|| ApiError::missing("userId or username"))?;
-    let username = text_field(&name)
-        .filter(|_| !name.is_empty())
-        .ok_or_else(|| ApiError::field("username", "must be 1 to 32 bytes"))?;
-    Ok(UserRef {
-        user_id: 0,
-        username,
-    })
+    UserRef::by_name(&name).ok_or_else(|| ApiError::field("username", "must be 1 to 32 bytes"))
 }
 
 /// Sends `body` as a `kind` command for `user`; returns the answer's `answer` event.
@@ -78,10 +68,7 @@ async fn set_halt(
     kind: CommandKind,
 ) -> ApiResult<Json<Value>> {
     let market = state.market("market", &body.required_string("market")?)?;
-    let scope = MarketScope {
-        market: market.id,
-        reserved: 0,
-    };
+    let scope = MarketScope::of(market.id);
     let halted: MarketState = request(state, user, kind, &scope, EventKind::MarketState).await?;
     Ok(Json(
         json!({ "market": market.symbol, "halted": halted.halted != 0 }),

@@ -275,10 +275,7 @@ async fn orders_in_scope(
     params: &HashMap<String, String>,
     kind: CommandKind,
 ) -> ApiResult<Json<Value>> {
-    let scope = MarketScope {
-        market: market_scope(state, params)?,
-        reserved: 0,
-    };
+    let scope = MarketScope::of(market_scope(state, params)?);
     let command = Command::new(kind as u8, &scope);
     let events = state.link.request(command, user.id).await?;
     check_rejected(&events)?;

@@ -165,10 +165,7 @@ pub fn random_trading_command(
             CommandKind::CancelAll,
             user,
             sequence,
-            &MarketScope {
-                market: scope,
-                reserved: 0,
-            },
+            &MarketScope::of(scope),
         )
     } else if roll < 93 {
         let kind = if rng.below(2) == 0 {
@@ -195,10 +192,7 @@ pub fn random_trading_command(
             CommandKind::QueryOpenOrders,
             user,
             sequence,
-            &MarketScope {
-                market: ALL_MARKETS,
-                reserved: 0,
-            },
+            &MarketScope::of(ALL_MARKETS),
         )
     }
 }
